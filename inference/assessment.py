@@ -1,0 +1,31 @@
+"""What the pipeline says about one photo: the contract between inference and everything that shows results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Status = Literal["ok", "not_skin", "poor_quality", "unreadable"]
+Risk = Literal["low", "medium", "high"]
+
+# Reason codes in `Assessment.issues`; the bot turns each into a sentence from its message templates.
+# unreadable: "empty", "too_large_file", "not_an_image", "truncated", "too_many_pixels"
+# poor_quality: "too_small", "blurry", "too_dark", "too_bright", "low_contrast"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The result of analysing one photo.
+
+    `lesion_score` is the gate's probability that the photo is a close-up of a skin lesion; `malignancy` is the
+    calibrated probability of malignancy (only when status is "ok"); `risk` comes from the model card's thresholds.
+    """
+
+    status: Status
+    lesion_score: float | None = None
+    malignancy: float | None = None
+    risk: Risk | None = None
+    issues: tuple[str, ...] = ()
+    model_version: str = ""
+    image_sha256: str = ""
+    timings_ms: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,42 @@
+from pathlib import Path
+
+import pytest
+
+from skinbot.config import Config, ConfigError, load_config
+
+
+def test_repository_config_loads_and_matches_types():
+    config = load_config(Path("config.yaml"), env={})
+    assert isinstance(config, Config)
+    assert config.storage.keep_photos is False
+    assert config.bot.reminder_months == (1, 3)
+    assert isinstance(config.data.root, Path)
+
+
+def test_environment_overrides_apply(tmp_path):
+    env = {"SKINBOT_DB": str(tmp_path / "x.db"), "TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/bot"}
+    config = load_config(Path("config.yaml"), env=env)
+    assert config.storage.db_path == tmp_path / "x.db"
+    assert config.bot.resolved_file_base_url == "http://127.0.0.1:8081/file/bot"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("storage: {keep_photos: 'yes'}", "expected true or false"),
+        ("storage: {nope: 1}", "unknown key"),
+        ("bot: {mode: carrier-pigeon}", "must be one of"),
+        ("- a list", "top level must be a mapping"),
+        ("inference: {workers: 2.5}", "whole number"),
+        ("{{{", "not valid YAML"),
+    ],
+)
+def test_bad_config_is_refused_with_a_clear_message(tmp_path, text, message):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path, env={})
+
+
+def test_missing_file_gives_defaults(tmp_path):
+    assert load_config(tmp_path / "absent.yaml", env={}) == Config()
