@@ -166,7 +166,8 @@ def load_config(
             raw[section] = {**raw[section], key: env[var]}
     for section, values in (overrides or {}).items():
         raw[section] = {**(raw.get(section) or {}), **values}
-    return _build(Config, raw, "config")
+    config: Config = _build(Config, raw, "config")
+    return config
 
 
 def _build(cls: type[Any], raw: Any, where: str) -> Any:
