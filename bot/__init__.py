@@ -1,0 +1,1 @@
+"""The Telegram bot: handlers, conversation, advice policy and storage. Knows nothing about TensorFlow."""
