@@ -64,7 +64,7 @@ class InferenceConfig:
     workers: int = 2
     max_image_bytes: int = 20_000_000
     max_pixels: int = 50_000_000
-    decode_draft_side: int = 1024
+    decode_draft_side: int = 448
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ class QualityConfig:
 class PolicyConfig:
     urgent_checklist_score: int = 3
     soon_checklist_score: int = 1
+    red_flags: tuple[str, ...] = ("bleeding", "size_change")
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,13 @@ class BotConfig:
     photo_rate_limit_per_minute: int = 6
     max_photo_bytes: int = 20_000_000
     reminder_months: tuple[int, ...] = (1, 3)
+    concurrent_updates: int = 64
+    send_max_retries: int = 3
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 20.0
+    write_timeout_s: float = 30.0
+    polling_timeout_s: int = 30
+    history_limit: int = 10
 
     @property
     def resolved_file_base_url(self) -> str:
