@@ -70,10 +70,10 @@ class InferenceConfig:
 @dataclass(frozen=True)
 class QualityConfig:
     min_side_px: int = 96
-    blur_min_laplacian_var: float = 15.0
-    dark_max_mean: float = 35.0
+    blur_min_laplacian_var: float = 2.5
+    dark_max_mean: float = 30.0
     bright_min_mean: float = 235.0
-    low_contrast_max_std: float = 8.0
+    low_contrast_max_std: float = 5.0
 
 
 @dataclass(frozen=True)
