@@ -1,0 +1,442 @@
+"""Everything the bot remembers, in one SQLite file (aiosqlite): users, photo checks, questionnaire progress,
+advice, question intents and reminders.
+
+The questionnaire state is derived from these tables (an open session plus its answers), and every write is
+committed before the bot replies, so a restart in the middle of the questions resumes exactly where the user was.
+Photos are never stored here: only their SHA-256. All SQL is parameterised; the schema is migrated by
+`PRAGMA user_version`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import aiosqlite
+
+from bot.checklist import QUESTION_KEYS, AnswerValue
+from bot.messages import LANGUAGES, Language
+from bot.policy import Advice
+from inference.assessment import Assessment, Risk
+
+# Index i migrates a database from user_version i to i + 1. Append only; never edit a released step.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE users (
+        user_id INTEGER PRIMARY KEY,
+        language TEXT,
+        consent_at REAL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE assessments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        created_at REAL NOT NULL,
+        image_sha256 TEXT NOT NULL,
+        status TEXT NOT NULL,
+        issues TEXT NOT NULL,
+        lesion_score REAL,
+        malignancy REAL,
+        risk TEXT,
+        model_version TEXT NOT NULL,
+        latency_ms REAL NOT NULL
+    );
+    CREATE INDEX assessments_user ON assessments(user_id, created_at);
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        chat_id INTEGER NOT NULL,
+        assessment_id INTEGER NOT NULL REFERENCES assessments(id) ON DELETE CASCADE,
+        status TEXT NOT NULL CHECK (status IN ('open', 'done', 'cancelled', 'superseded')),
+        message_id INTEGER,
+        started_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(user_id, status);
+    CREATE TABLE answers (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        answer TEXT NOT NULL CHECK (answer IN ('yes', 'no', 'unsure')),
+        answered_at REAL NOT NULL,
+        PRIMARY KEY (session_id, position)
+    );
+    CREATE TABLE advice (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id INTEGER NOT NULL UNIQUE REFERENCES sessions(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        level TEXT NOT NULL,
+        score INTEGER NOT NULL,
+        possible_score INTEGER NOT NULL,
+        reasons TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE question_intents (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        intent TEXT NOT NULL,
+        score REAL NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE reminders (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        chat_id INTEGER NOT NULL,
+        due_at REAL NOT NULL,
+        created_at REAL NOT NULL,
+        sent_at REAL
+    );
+    CREATE INDEX reminders_pending ON reminders(sent_at, due_at);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+# Every table holding rows about a user, in an order that is safe to delete from.
+USER_TABLES: tuple[str, ...] = (
+    "answers", "advice", "question_intents", "reminders", "sessions", "assessments", "users",
+)
+
+
+class StorageError(RuntimeError):
+    """The database is newer than this code, or was used before `connect`."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """A questionnaire after an "ok" photo; `position` is the index of the next question to ask."""
+
+    id: int
+    user_id: int
+    chat_id: int
+    status: str
+    message_id: int | None
+    risk: Risk | None
+    position: int
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One past photo check as /history lists it."""
+
+    created_at: float
+    status: str
+    risk: Risk | None
+    advice: str | None
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A re-check reminder, due at `due_at` (Unix time)."""
+
+    id: int
+    user_id: int
+    chat_id: int
+    due_at: float
+
+
+class Storage:
+    """The bot's SQLite database. Multi-statement writes are serialised by a lock so concurrent updates
+    cannot interleave inside one transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def connect(self) -> None:
+        """Open the file (creating it), enable WAL and foreign keys, and migrate the schema."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(self.path)
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        version = await _scalar(conn, "PRAGMA user_version")
+        if version > SCHEMA_VERSION:
+            await conn.close()
+            raise StorageError(f"{self.path} has schema version {version}; this code knows up to {SCHEMA_VERSION}")
+        for step in range(version, SCHEMA_VERSION):
+            await conn.executescript(f"BEGIN; {MIGRATIONS[step]} PRAGMA user_version = {step + 1}; COMMIT;")
+        self._conn = conn
+
+    async def close(self) -> None:
+        """Close the connection (idempotent)."""
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise StorageError("storage used before connect()")
+        return self._conn
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction at a time on the shared connection: committed on success, rolled back on error
+        (so concurrent handlers can never commit each other's half-done writes)."""
+        async with self._lock:
+            db = self.db
+            try:
+                yield db
+            except BaseException:
+                await db.rollback()
+                raise
+            await db.commit()
+
+    # users
+
+    async def ensure_user(self, user_id: int) -> None:
+        """Create the user's row if it does not exist yet."""
+        async with self._transaction() as db:
+            await _ensure_user(db, user_id)
+
+    async def language(self, user_id: int) -> Language | None:
+        """The language the user chose with /language, if any."""
+        value = await self._optional("SELECT language FROM users WHERE user_id = ?", (user_id,))
+        return cast(Language, value) if value in LANGUAGES else None
+
+    async def set_language(self, user_id: int, language: Language) -> None:
+        """Remember the user's language."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO users (user_id, language, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(user_id) DO UPDATE SET language = excluded.language",
+                (user_id, language, time.time()),
+            )
+
+    async def record_consent(self, user_id: int) -> None:
+        """Note when the user first sent a photo after being told how it is handled (kept once)."""
+        now = time.time()
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO users (user_id, consent_at, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(user_id) DO UPDATE SET consent_at = COALESCE(users.consent_at, excluded.consent_at)",
+                (user_id, now, now),
+            )
+
+    # assessments and sessions
+
+    async def add_assessment(self, user_id: int, assessment: Assessment, latency_ms: float) -> int:
+        """Store one photo check (its SHA-256, never the image) and return its id."""
+        async with self._transaction() as db:
+            await _ensure_user(db, user_id)
+            cursor = await db.execute(
+                "INSERT INTO assessments (user_id, created_at, image_sha256, status, issues, lesion_score, "
+                "malignancy, risk, model_version, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    user_id, time.time(), assessment.image_sha256, assessment.status,
+                    json.dumps(list(assessment.issues)), assessment.lesion_score, assessment.malignancy,
+                    assessment.risk, assessment.model_version, latency_ms,
+                ),
+            )
+        return _lastrowid(cursor)
+
+    async def open_session(self, user_id: int, chat_id: int, assessment_id: int) -> int:
+        """Start a questionnaire for an assessment; any questionnaire the user left open is superseded."""
+        now = time.time()
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE sessions SET status = 'superseded', updated_at = ? WHERE user_id = ? AND status = 'open'",
+                (now, user_id),
+            )
+            cursor = await db.execute(
+                "INSERT INTO sessions (user_id, chat_id, assessment_id, status, started_at, updated_at) "
+                "VALUES (?, ?, ?, 'open', ?, ?)",
+                (user_id, chat_id, assessment_id, now, now),
+            )
+        return _lastrowid(cursor)
+
+    async def set_session_message(self, session_id: int, message_id: int) -> None:
+        """Remember which message shows the session's current question (it is edited in place)."""
+        async with self._transaction() as db:
+            await db.execute("UPDATE sessions SET message_id = ? WHERE id = ?", (message_id, session_id))
+
+    async def session(self, session_id: int) -> Session | None:
+        """The session with this id, with the position of its next question."""
+        return await self._session("s.id = ?", (session_id,))
+
+    async def open_session_of(self, user_id: int) -> Session | None:
+        """The user's open questionnaire, if any."""
+        return await self._session("s.user_id = ? AND s.status = 'open'", (user_id,))
+
+    async def record_answer(self, session_id: int, position: int, value: AnswerValue) -> bool:
+        """Store the answer to question `position` if that is the session's next question; False otherwise
+        (a stale or repeated button press)."""
+        async with self._transaction() as db:
+            current = await self.session(session_id)
+            if current is None or current.status != "open" or current.position != position:
+                return False
+            now = time.time()
+            await db.execute(
+                "INSERT INTO answers (session_id, position, question, answer, answered_at) VALUES (?, ?, ?, ?, ?)",
+                (session_id, position, QUESTION_KEYS[position], value, now),
+            )
+            await db.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (now, session_id))
+        return True
+
+    async def answers(self, session_id: int) -> dict[str, AnswerValue]:
+        """The answers given so far in a session, by question key."""
+        async with self.db.execute(
+            "SELECT question, answer FROM answers WHERE session_id = ? ORDER BY position", (session_id,)
+        ) as cursor:
+            return {str(q): cast(AnswerValue, a) for q, a in await cursor.fetchall()}
+
+    async def finish_session(self, session_id: int, user_id: int, advice: Advice) -> bool:
+        """Close an open session with its advice; False if it was no longer open (already finished elsewhere)."""
+        reasons = json.dumps([[r.code, r.feature] for r in advice.reasons])
+        now = time.time()
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE sessions SET status = 'done', updated_at = ? WHERE id = ? AND status = 'open'",
+                (now, session_id),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await db.execute(
+                "INSERT INTO advice (session_id, user_id, level, score, possible_score, reasons, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (session_id, user_id, advice.level, advice.score, advice.possible_score, reasons, now),
+            )
+        return True
+
+    async def cancel_open_session(self, user_id: int) -> bool:
+        """Cancel the user's open questionnaire; False if there was none."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE sessions SET status = 'cancelled', updated_at = ? WHERE user_id = ? AND status = 'open'",
+                (time.time(), user_id),
+            )
+        return cursor.rowcount > 0
+
+    async def last_result(self, user_id: int) -> tuple[Risk | None, str | None]:
+        """The risk of the user's last usable photo and the advice given for it, if any."""
+        async with self.db.execute(
+            "SELECT a.risk, v.level FROM assessments a LEFT JOIN sessions s ON s.assessment_id = a.id "
+            "LEFT JOIN advice v ON v.session_id = s.id WHERE a.user_id = ? AND a.status = 'ok' "
+            "ORDER BY a.id DESC, v.id DESC LIMIT 1",
+            (user_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None, None
+        return cast(Risk | None, row[0]), cast(str | None, row[1])
+
+    async def history(self, user_id: int, limit: int) -> list[HistoryEntry]:
+        """The user's most recent photo checks, newest first."""
+        async with self.db.execute(
+            "SELECT a.created_at, a.status, a.risk, (SELECT v.level FROM sessions s JOIN advice v "
+            "ON v.session_id = s.id WHERE s.assessment_id = a.id ORDER BY v.id DESC LIMIT 1) "
+            "FROM assessments a WHERE a.user_id = ? "
+            "ORDER BY a.id DESC LIMIT ?",
+            (user_id, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [HistoryEntry(float(r[0]), str(r[1]), cast(Risk | None, r[2]), r[3]) for r in rows]
+
+    # intents and reminders
+
+    async def log_intent(self, user_id: int, intent: str, score: float) -> None:
+        """Record which intent a free-text question matched (not the question's text)."""
+        async with self._transaction() as db:
+            await _ensure_user(db, user_id)
+            await db.execute(
+                "INSERT INTO question_intents (user_id, intent, score, created_at) VALUES (?, ?, ?, ?)",
+                (user_id, intent, score, time.time()),
+            )
+
+    async def add_reminder(self, user_id: int, chat_id: int, due_at: float) -> Reminder:
+        """Store a re-check reminder."""
+        async with self._transaction() as db:
+            await _ensure_user(db, user_id)
+            cursor = await db.execute(
+                "INSERT INTO reminders (user_id, chat_id, due_at, created_at) VALUES (?, ?, ?, ?)",
+                (user_id, chat_id, due_at, time.time()),
+            )
+        return Reminder(_lastrowid(cursor), user_id, chat_id, due_at)
+
+    async def pending_reminders(self) -> list[Reminder]:
+        """Reminders not sent yet, soonest first (to re-schedule them at start-up)."""
+        async with self.db.execute(
+            "SELECT id, user_id, chat_id, due_at FROM reminders WHERE sent_at IS NULL ORDER BY due_at"
+        ) as cursor:
+            return [Reminder(int(r[0]), int(r[1]), int(r[2]), float(r[3])) for r in await cursor.fetchall()]
+
+    async def mark_reminder_sent(self, reminder_id: int) -> bool:
+        """Mark a reminder delivered; False if it no longer exists (the user used /forget) or was sent already."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE reminders SET sent_at = ? WHERE id = ? AND sent_at IS NULL", (time.time(), reminder_id)
+            )
+        return cursor.rowcount == 1
+
+    # deletion
+
+    async def forget_user(self, user_id: int) -> list[str]:
+        """Delete every row about the user; return the SHA-256 of their photos that no other user sent, so kept
+        photo files can be removed."""
+        async with self._transaction() as db:
+            async with db.execute(
+                "SELECT DISTINCT image_sha256 FROM assessments WHERE user_id = ? AND image_sha256 != '' "
+                "AND image_sha256 NOT IN (SELECT image_sha256 FROM assessments WHERE user_id != ?)",
+                (user_id, user_id),
+            ) as cursor:
+                hashes = [str(r[0]) for r in await cursor.fetchall()]
+            await db.execute(
+                "DELETE FROM answers WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?)", (user_id,)
+            )
+            for table in USER_TABLES[1:]:
+                await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))  # names are constants
+        return hashes
+
+    async def count_user_rows(self, user_id: int) -> dict[str, int]:
+        """How many rows each table holds about the user (for /forget's guarantee and its tests)."""
+        counts = {
+            "answers": await _scalar(
+                self.db, "SELECT COUNT(*) FROM answers WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?)",
+                (user_id,),
+            )
+        }
+        for table in USER_TABLES[1:]:
+            counts[table] = await _scalar(self.db, f"SELECT COUNT(*) FROM {table} WHERE user_id = ?", (user_id,))
+        return counts
+
+    async def _session(self, where: str, params: Sequence[Any]) -> Session | None:
+        async with self.db.execute(
+            "SELECT s.id, s.user_id, s.chat_id, s.status, s.message_id, a.risk, "
+            "(SELECT COUNT(*) FROM answers x WHERE x.session_id = s.id) "
+            f"FROM sessions s JOIN assessments a ON a.id = s.assessment_id WHERE {where} ORDER BY s.id DESC LIMIT 1",
+            tuple(params),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return Session(
+            id=int(row[0]), user_id=int(row[1]), chat_id=int(row[2]), status=str(row[3]),
+            message_id=None if row[4] is None else int(row[4]), risk=cast(Risk | None, row[5]), position=int(row[6]),
+        )
+
+    async def _optional(self, sql: str, params: Sequence[Any]) -> Any:
+        async with self.db.execute(sql, tuple(params)) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else row[0]
+
+
+async def _ensure_user(db: aiosqlite.Connection, user_id: int) -> None:
+    await db.execute("INSERT OR IGNORE INTO users (user_id, created_at) VALUES (?, ?)", (user_id, time.time()))
+
+
+async def _scalar(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> int:
+    async with conn.execute(sql, tuple(params)) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+def _lastrowid(cursor: aiosqlite.Cursor) -> int:
+    if cursor.lastrowid is None:  # pragma: no cover - SQLite always sets it after an INSERT
+        raise StorageError("INSERT returned no row id")
+    return int(cursor.lastrowid)

@@ -1,0 +1,63 @@
+import string
+from pathlib import Path
+
+import yaml
+
+from bot.messages import DEFAULT_MESSAGES_DIR, load_catalog
+
+
+def flatten(node, prefix=""):
+    """Dotted key -> leaf value, over the whole file (lists are indexed)."""
+    if isinstance(node, dict):
+        items = node.items()
+    elif isinstance(node, list):
+        items = ((str(i), v) for i, v in enumerate(node))
+    else:
+        return {prefix: node}
+    out = {}
+    for key, value in items:
+        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def placeholders(text):
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def load(lang):
+    return flatten(yaml.safe_load((DEFAULT_MESSAGES_DIR / f"{lang}.yaml").read_text(encoding="utf-8")))
+
+
+def test_both_files_have_the_same_keys():
+    en, ko = load("en"), load("ko")
+    assert sorted(set(en) - set(ko)) == []
+    assert sorted(set(ko) - set(en)) == []
+
+
+def test_same_placeholders_in_every_text():
+    en, ko = load("en"), load("ko")
+    mismatched = {
+        key: (placeholders(en[key]), placeholders(ko[key]))
+        for key in en
+        if isinstance(en[key], str) and isinstance(ko.get(key), str) and placeholders(en[key]) != placeholders(ko[key])
+    }
+    assert mismatched == {}
+
+
+def test_every_text_is_non_empty_and_a_string():
+    for lang in ("en", "ko"):
+        for key, value in load(lang).items():
+            assert isinstance(value, str) and value.strip(), f"{lang}: {key}"
+
+
+def test_korean_texts_are_korean():
+    ko = load("ko")
+    hangul = [k for k, v in ko.items() if any("가" <= ch <= "힣" for ch in v)]
+    # Only names of languages and other non-translatable labels may be without Hangul.
+    assert len(hangul) / len(ko) > 0.9
+
+
+def test_catalog_loads_the_repository_files():
+    catalog = load_catalog()
+    assert "skinbot" in catalog.text("en", "start.text")
+    assert Path(DEFAULT_MESSAGES_DIR / "ko.yaml").is_file()
