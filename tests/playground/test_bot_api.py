@@ -90,19 +90,19 @@ async def test_buttons_callbacks_and_edits(emulator):
         query = update.callback_query
         assert query.data == "q1:yes" and query.message.message_id == sent.message_id
         assert await bot.answer_callback_query(query.id, text="Noted")
-        with pytest.raises(BadRequest, match="(?i)query is too old"):
+        with pytest.raises(BadRequest, match=r"(?i)query is too old"):
             await bot.answer_callback_query(query.id)
         edited = await bot.edit_message_text("Has it grown? Yes", chat_id=chat_id, message_id=sent.message_id)
         assert edited.edit_date is not None and edited.reply_markup is None
-        with pytest.raises(BadRequest, match="(?i)message is not modified"):
+        with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
             await bot.edit_message_text("Has it grown? Yes", chat_id=chat_id, message_id=sent.message_id)
         await bot.edit_message_reply_markup(chat_id=chat_id, message_id=sent.message_id, reply_markup=markup)
-        with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+        with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
             await bot.send_message(chat_id, "1 < 2", parse_mode="HTML")
-        with pytest.raises(BadRequest, match="(?i)chat not found"):
+        with pytest.raises(BadRequest, match=r"(?i)chat not found"):
             await bot.send_message(999, "hi")
         assert await bot.delete_message(chat_id, sent.message_id)
-        with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+        with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
             await bot.edit_message_text("gone", chat_id=chat_id, message_id=sent.message_id)
     kinds = [e.kind for e in emulator.world.events if e.chat_id == chat_id]
     assert kinds == ["message", "callback_answer", "edit", "edit", "delete"]
@@ -125,9 +125,9 @@ async def test_photos_documents_actions_commands_and_reply_keyboards(emulator, p
         await bot.set_my_commands([("start", "Start"), ("forget", "Delete my data")], language_code="ko")
         assert [c.command for c in await bot.get_my_commands(language_code="ko")] == ["start", "forget"]
         assert await bot.get_my_commands() == ()
-        with pytest.raises(BadRequest, match="(?i)BOT_COMMAND_INVALID"):
+        with pytest.raises(BadRequest, match=r"(?i)BOT_COMMAND_INVALID"):
             await bot.set_my_commands([("Start!", "bad")])
-        with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
+        with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
             await bot.send_photo(chat_id, "no-such-file-id")
     keyboards = [e.payload["keyboard"] for e in emulator.world.events if e.kind == "message"]
     assert [button["text"] for button in keyboards[-1]["keyboard"][0]] == ["Yes", "No"]
@@ -155,10 +155,10 @@ async def test_injected_faults_reach_the_client_and_do_not_execute(emulator):
         with pytest.raises(RetryAfter, match="Retry in 7 seconds"):
             await bot.send_message(user["id"], "one")
         emulator.faults.add(Fault("502", method="sendMessage"))
-        with pytest.raises(NetworkError, match="(?i)Bad Gateway"):
+        with pytest.raises(NetworkError, match=r"(?i)Bad Gateway"):
             await bot.send_message(user["id"], "two")
         emulator.faults.add(Fault("drop", method="sendMessage"))
-        with pytest.raises(NetworkError, match="(?i)disconnected"):
+        with pytest.raises(NetworkError, match=r"(?i)disconnected"):
             await bot.send_message(user["id"], "three")
         emulator.faults.add(Fault("delay", method="sendMessage", delay=1.5))
         with pytest.raises(TimedOut):
