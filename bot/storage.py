@@ -366,6 +366,11 @@ class Storage:
         ) as cursor:
             return [Reminder(int(r[0]), int(r[1]), int(r[2]), float(r[3])) for r in await cursor.fetchall()]
 
+    async def is_reminder_pending(self, reminder_id: int) -> bool:
+        """Whether the reminder still exists and has not been sent."""
+        found = await self._optional("SELECT 1 FROM reminders WHERE id = ? AND sent_at IS NULL", (reminder_id,))
+        return found is not None
+
     async def mark_reminder_sent(self, reminder_id: int) -> bool:
         """Mark a reminder delivered; False if it no longer exists (the user used /forget) or was sent already."""
         async with self._transaction() as db:

@@ -1,0 +1,121 @@
+"""Commands: /start, /help, /about, /language, /history, /cancel, /forget, and commands sent in groups."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import keyboards, render
+from bot.handlers.common import show
+from bot.intents import accuracy_figures  # the one place that knows the model card's metrics layout
+from bot.messages import Language
+from bot.services import services
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greet the user: what the bot can and cannot do, the disclaimer, photo tips."""
+    s = services(context)
+    assert update.effective_user is not None and update.effective_message is not None
+    lang = await s.language(update.effective_user)
+    await update.effective_message.reply_text(s.text(lang, "start.text"))
+    if await s.storage.open_session_of(update.effective_user.id) is not None:
+        await update.effective_message.reply_text(s.text(lang, "start.resume"))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List what the bot does and its commands."""
+    s = services(context)
+    assert update.effective_message is not None
+    lang = await s.language(update.effective_user)
+    await update.effective_message.reply_text(s.text(lang, "help.text"))
+
+
+async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the model card: version, measured accuracy, limitations."""
+    s = services(context)
+    assert update.effective_message is not None
+    lang = await s.language(update.effective_user)
+    card = s.analyzer.card
+    text = render.about_text(s.catalog, lang, card, accuracy_figures(card.metrics))
+    await update.effective_message.reply_text(text)
+
+
+async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offer the languages."""
+    s = services(context)
+    assert update.effective_message is not None
+    lang = await s.language(update.effective_user)
+    await update.effective_message.reply_text(s.text(lang, "language.prompt"),
+                                              reply_markup=keyboards.languages(s.catalog, lang))
+
+
+async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Store the chosen language and confirm in it."""
+    s = services(context)
+    query = update.callback_query
+    assert query is not None and context.match is not None
+    chosen: Language = "ko" if context.match.group(1) == "ko" else "en"
+    await s.storage.set_language(query.from_user.id, chosen)
+    await query.answer()
+    await show(query, s.text(chosen, "language.changed"))
+
+
+async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the user's past checks: date, result, advice."""
+    s = services(context)
+    assert update.effective_user is not None and update.effective_message is not None
+    lang = await s.language(update.effective_user)
+    entries = await s.storage.history(update.effective_user.id, s.config.bot.history_limit)
+    await update.effective_message.reply_text(render.history_text(s.catalog, lang, entries))
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop the open questionnaire, if any."""
+    s = services(context)
+    assert update.effective_user is not None and update.effective_message is not None
+    lang = await s.language(update.effective_user)
+    cancelled = await s.storage.cancel_open_session(update.effective_user.id)
+    await update.effective_message.reply_text(s.text(lang, "cancel.done" if cancelled else "cancel.nothing"))
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask for confirmation before deleting everything about the user."""
+    s = services(context)
+    assert update.effective_message is not None
+    lang = await s.language(update.effective_user)
+    await update.effective_message.reply_text(s.text(lang, "forget.confirm"),
+                                              reply_markup=keyboards.forget(s.catalog, lang))
+
+
+async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Delete every row about the user (and kept photos), or keep everything."""
+    s = services(context)
+    query = update.callback_query
+    assert query is not None and context.match is not None
+    lang = await s.language(query.from_user)  # read before deleting: the reply stays in the user's language
+    await query.answer()
+    if context.match.group(1) != "yes":
+        await show(query, s.text(lang, "forget.kept"))
+        return
+    hashes = await s.storage.forget_user(query.from_user.id)
+    await asyncio.to_thread(_remove_photos, s.config.storage.photos_dir, hashes)
+    # Reminder jobs already scheduled for this user find no row when they fire and send nothing.
+    await show(query, s.text(lang, "forget.done"))
+
+
+def _remove_photos(directory: Path, hashes: list[str]) -> None:
+    for digest in hashes:
+        with contextlib.suppress(OSError):
+            (directory / digest).unlink(missing_ok=True)
+
+
+async def group_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Commands in groups: explain that the bot only works in private chats (other group messages are ignored)."""
+    s = services(context)
+    assert update.effective_message is not None
+    lang = await s.language(update.effective_user)
+    await update.effective_message.reply_text(s.text(lang, "group_only_private"))

@@ -1,0 +1,122 @@
+"""Photo intake: a compressed photo or an image sent as a file -> size and rate checks -> download -> analysis
+(off the event loop, with "typing" shown) -> a reply for each status, and for "ok" the offer of the questions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from telegram import Bot, Update
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import keyboards, render
+from bot.services import Services, services
+
+logger = logging.getLogger(__name__)
+TYPING_EVERY_S = 4.0  # Telegram shows a chat action for about 5 seconds
+ALBUM_KEY = "last_album"
+
+
+async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Check a compressed photo, using the largest size within the download limit."""
+    message = update.effective_message
+    assert message is not None and message.photo
+    limit = services(context).config.bot.max_photo_bytes
+    fitting = [size for size in message.photo if size.file_size is None or size.file_size <= limit]
+    chosen = max(fitting or message.photo, key=lambda size: size.width * size.height)
+    await _intake(update, context, chosen.file_id, chosen.file_size)
+
+
+async def image_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Check an image sent as a file (uncompressed)."""
+    message = update.effective_message
+    assert message is not None and message.document is not None
+    await _intake(update, context, message.document.file_id, message.document.file_size)
+
+
+async def other_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A file that is not an image: say what the bot can read."""
+    s = services(context)
+    assert update.effective_message is not None
+    lang = await s.language(update.effective_user)
+    await update.effective_message.reply_text(s.text(lang, "not_image_file"))
+
+
+async def _intake(update: Update, context: ContextTypes.DEFAULT_TYPE, file_id: str, file_size: int | None) -> None:
+    s = services(context)
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    # Albums arrive as one update per photo: answer the first, ignore the rest. Checked before any await so the
+    # album's other updates, handled concurrently, see the mark.
+    first_of_album = False
+    if message.media_group_id is not None and context.chat_data is not None:
+        if context.chat_data.get(ALBUM_KEY) == message.media_group_id:
+            return
+        context.chat_data[ALBUM_KEY] = message.media_group_id
+        first_of_album = True
+    lang = await s.language(user)
+    if first_of_album:
+        await message.reply_text(s.text(lang, "photo.album"))
+    limit = s.config.bot.max_photo_bytes
+    if file_size is not None and file_size > limit:
+        await message.reply_text(s.text(lang, "photo.too_big", size_mb=_mb(file_size), limit_mb=_mb(limit)))
+        return
+    if not s.photo_limiter.allow(user.id):
+        await message.reply_text(s.text(lang, "photo.rate_limited"))
+        return
+    await s.storage.record_consent(user.id)
+    async with _typing(context.bot, message.chat_id):
+        try:
+            telegram_file = await context.bot.get_file(file_id)
+            data = bytes(await telegram_file.download_as_bytearray())
+        except TelegramError as exc:
+            logger.warning("photo download failed: %s", exc)
+            await message.reply_text(s.text(lang, "photo.download_failed"))
+            return
+        started = time.perf_counter()
+        assessment = await asyncio.to_thread(s.analyzer.analyze, data)
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        assessment_id = await s.storage.add_assessment(user.id, assessment, latency_ms)
+        if s.config.storage.keep_photos and assessment.image_sha256:
+            await asyncio.to_thread(_keep_photo, s, assessment.image_sha256, data)
+    if assessment.status != "ok":
+        await message.reply_text(render.problem_text(s.catalog, lang, assessment))
+        return
+    session_id = await s.storage.open_session(user.id, message.chat_id, assessment_id)
+    sent = await message.reply_text(render.result_text(s.catalog, lang, assessment),
+                                    reply_markup=keyboards.offer(s.catalog, lang, session_id))
+    await s.storage.set_session_message(session_id, sent.message_id)
+
+
+def _keep_photo(s: Services, sha256: str, data: bytes) -> None:
+    directory = s.config.storage.photos_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / sha256).write_bytes(data)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:.0f}"
+
+
+@contextlib.asynccontextmanager
+async def _typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
+    """Show "typing…" in the chat until the block ends (a failed chat action never fails the reply)."""
+
+    async def keep_typing() -> None:
+        while True:
+            with contextlib.suppress(TelegramError):
+                await bot.send_chat_action(chat_id, ChatAction.TYPING)
+            await asyncio.sleep(TYPING_EVERY_S)
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,59 @@
+"""The bot's runtime dependencies, built once in `bot.app` and reached from handlers through `services(context)`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import User
+from telegram.ext import Application, CallbackContext
+
+from bot.messages import Catalog, Language, language_for
+from bot.ports import Analyzer
+from bot.ratelimit import SlidingWindowLimiter
+from bot.storage import Storage
+from skinbot.config import Config
+
+SERVICES_KEY = "skinbot.services"
+
+
+@dataclass(frozen=True)
+class Services:
+    """Config, message catalog, analyser, storage and the photo rate limit."""
+
+    config: Config
+    catalog: Catalog
+    analyzer: Analyzer
+    storage: Storage
+    photo_limiter: SlidingWindowLimiter
+
+    def text(self, lang: Language, key: str, **params: Any) -> str:
+        """A message in `lang` (shortcut for the catalog)."""
+        return self.catalog.text(lang, key, **params)
+
+    async def language(self, user: User | None) -> Language:
+        """The user's chosen language, else the one of their Telegram client, else the configured default."""
+        if user is None:
+            return self.config.bot.default_language
+        chosen = await self.storage.language(user.id)
+        if chosen is not None:
+            return chosen
+        return language_for(user.language_code) if user.language_code else self.config.bot.default_language
+
+    async def stored_language(self, user_id: int | None) -> Language:
+        """The user's chosen language, else the configured default (for messages sent without an update)."""
+        chosen = None if user_id is None else await self.storage.language(user_id)
+        return chosen or self.config.bot.default_language
+
+
+def services(context: CallbackContext[Any, Any, Any, Any]) -> Services:
+    """The `Services` of the application handling this update or job."""
+    return services_of(context.application)
+
+
+def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    """The `Services` stored in an application by `bot.app.build_application`."""
+    found = application.bot_data.get(SERVICES_KEY)
+    if not isinstance(found, Services):  # pragma: no cover - only if the application was not built by bot.app
+        raise RuntimeError("application was not built by bot.app.build_application")
+    return found

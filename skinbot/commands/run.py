@@ -1,0 +1,87 @@
+"""`skinbot run`: serve the Telegram bot (token from TELEGRAM_BOT_TOKEN; never printed or logged)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from typing import Any
+
+from skinbot.config import Config, ConfigError
+
+TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
+WEBHOOK_SECRET_VARIABLE = "SKINBOT_WEBHOOK_SECRET"
+
+
+def register(subparsers: Any) -> None:
+    """Add the `run` subcommand."""
+    parser = subparsers.add_parser("run", help="run the Telegram bot (long polling, or a webhook by config)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    """Serve the bot until Ctrl-C / SIGTERM; returns the exit code."""
+    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token:
+        return run_without_token(config)
+    return run_with_token(config, token)
+
+
+def run_without_token(config: Config) -> int:
+    """No token: explain how to set one."""
+    print(
+        f"skinbot: {TOKEN_VARIABLE} is not set. Create a bot with @BotFather in Telegram, then run\n"
+        f"  {TOKEN_VARIABLE}=<your token> skinbot run\n"
+        "(for a local Bot API server, also set TELEGRAM_API_BASE_URL, e.g. http://127.0.0.1:8081/bot)",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def run_with_token(config: Config, token: str) -> int:
+    """Load the model, build the Application and serve it in a fresh event loop."""
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.app import build_application
+    from inference.card import ModelCardError
+    from inference.pipeline import Pipeline
+
+    secret = os.environ.get(WEBHOOK_SECRET_VARIABLE) or None
+    try:
+        pipeline = Pipeline.from_config(config)
+    except ModelCardError as exc:
+        print(f"skinbot: cannot load the model: {exc}", file=sys.stderr)
+        return 2
+    try:
+        application = build_application(config, pipeline, token)
+        asyncio.run(serve_until_signalled(application, webhook_secret=secret))
+    except ConfigError as exc:
+        print(f"skinbot: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    except InvalidToken:
+        print(f"skinbot: Telegram rejected the token in {TOKEN_VARIABLE}", file=sys.stderr)
+        return 2
+    except NetworkError as exc:
+        print(f"skinbot: cannot reach the Telegram Bot API at {config.bot.api_base_url}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        pipeline.close()
+    return 0
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """Set `stop` on SIGINT / SIGTERM (call inside the running loop)."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+
+async def serve_until_signalled(application: Any, webhook_secret: str | None = None) -> None:
+    """Serve `application` until SIGINT / SIGTERM."""
+    from bot.app import serve
+
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    await serve(application, stop, webhook_secret=webhook_secret)
