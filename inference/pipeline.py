@@ -110,6 +110,11 @@ class Pipeline:
         )
         return cls(card, pool, config.inference, config.quality)
 
+    @property
+    def max_image_bytes(self) -> int:
+        """Larger photos are refused as "too_large_file"; callers reading files need not read beyond this + 1."""
+        return self._inference.max_image_bytes
+
     def prepare(self, image_bytes: bytes) -> Prepared:
         """The model-free half of `analyze` with this pipeline's settings."""
         return prepare(image_bytes, self.card.input_size, self._inference, self._quality)

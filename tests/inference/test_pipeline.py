@@ -20,7 +20,7 @@ from inference.decode import decode
 from inference.pipeline import Pipeline, risk_level, sigmoid
 from inference.preprocess import to_model_input
 from inference.runtime import Logits
-from tests.inference.conftest import (
+from tests.inference.testmodel import (
     FIXTURES,
     GATE_TEMPERATURE,
     LESION_TEMPERATURE,
