@@ -140,6 +140,7 @@ class Chat:
 
     _update_ids = itertools.count(1)
     _message_ids = itertools.count(1)
+    _file_ids = itertools.count(1)
 
     def __init__(self, application: Any, telegram: FakeTelegram, user_id: int, language_code: str | None = "en",
                  chat: dict[str, Any] | None = None) -> None:
@@ -168,9 +169,14 @@ class Chat:
             entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         await self.send(text=text, entities=entities)
 
-    async def photo(self, data: bytes, *, file_size: int | None = None, media_group_id: str | None = None) -> None:
-        file_id = f"photo{len(self.telegram.files)}"
-        self.telegram.files[file_id] = data
+    async def photo(self, data: bytes, *, file_size: int | None = None, media_group_id: str | None = None,
+                    thumb: bytes | None = None, downloadable: bool = True) -> None:
+        """Send a compressed photo in two sizes; `thumb` is the small size's content, if it can be downloaded."""
+        file_id = f"photo{next(self._file_ids)}"
+        if downloadable:
+            self.telegram.files[file_id] = data
+        if thumb is not None:
+            self.telegram.files[f"{file_id}-thumb"] = thumb
         sizes = [
             {"file_id": f"{file_id}-thumb", "file_unique_id": "t", "width": 90, "height": 90, "file_size": 900},
             {"file_id": file_id, "file_unique_id": "b", "width": 1280, "height": 960,
@@ -182,14 +188,14 @@ class Chat:
         await self.send(**fields)
 
     async def document(self, data: bytes, mime_type: str, *, file_size: int | None = None) -> None:
-        file_id = f"doc{len(self.telegram.files)}"
+        file_id = f"doc{next(self._file_ids)}"
         self.telegram.files[file_id] = data
         size = file_size if file_size is not None else len(data)
         await self.send(document={"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": "x",
                                   "mime_type": mime_type, "file_size": size})
 
     async def press(self, message_id: int, data: str) -> None:
-        stored = self.telegram.messages[(self.chat["id"], message_id)]
+        stored = self.telegram.messages.get((self.chat["id"], message_id), {"text": "(not in this chat)"})
         message = {"message_id": message_id, "date": int(time.time()), "chat": self.chat, "from": BOT_USER,
                    "text": stored["text"]}
         await self._process({"callback_query": {"id": str(next(self._update_ids)), "from": self.user,
