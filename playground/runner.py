@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 
 
 def pointed_at(config: Config, emulator: Emulator) -> Config:
-    """`config` with the bot's Bot API and file URLs on the emulator."""
-    bot = dataclasses.replace(config.bot, api_base_url=emulator.api_base_url, file_base_url=emulator.file_base_url)
+    """`config` with the bot long-polling the emulator (the emulator does not call webhooks)."""
+    bot = dataclasses.replace(config.bot, api_base_url=emulator.api_base_url, file_base_url=emulator.file_base_url,
+                              mode="polling")
     return dataclasses.replace(config, bot=bot)
 
 

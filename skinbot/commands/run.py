@@ -30,14 +30,43 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 def run_without_token(config: Config) -> int:
-    """No token: explain how to set one."""
+    """No token: the local playground, i.e. the Bot API emulator with its web chat page and the bot against it,
+    in one event loop (see `playground.runner`), until Ctrl-C / SIGTERM."""
+    from bot.app import build_application, serve
+    from inference.card import ModelCardError
+    from inference.pipeline import Pipeline
+    from playground.runner import serve_playground
+
     print(
-        f"skinbot: {TOKEN_VARIABLE} is not set. Create a bot with @BotFather in Telegram, then run\n"
-        f"  {TOKEN_VARIABLE}=<your token> skinbot run\n"
-        "(for a local Bot API server, also set TELEGRAM_API_BASE_URL, e.g. http://127.0.0.1:8081/bot)",
+        f"skinbot: {TOKEN_VARIABLE} is not set, so this is the local playground (no Telegram involved).\n"
+        f"To serve Telegram, create a bot with @BotFather and run  {TOKEN_VARIABLE}=<your token> skinbot run",
         file=sys.stderr,
     )
-    return 2
+    try:
+        pipeline = Pipeline.from_config(config)
+    except ModelCardError as exc:
+        print(f"skinbot: cannot load the model: {exc}", file=sys.stderr)
+        return 2
+
+    async def serve_bot(bot_config: Config, token: str, stop: asyncio.Event) -> None:
+        await serve(build_application(bot_config, pipeline, token), stop)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        await serve_playground(config, serve_bot, stop, announce=lambda line: print(line, flush=True))
+
+    try:
+        asyncio.run(main())
+    except ConfigError as exc:
+        print(f"skinbot: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"skinbot: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        pipeline.close()
+    return 0
 
 
 def run_with_token(config: Config, token: str) -> int:
