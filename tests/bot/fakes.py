@@ -3,6 +3,7 @@ users who send Telegram-shaped updates through `application.process_update`, and
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
@@ -35,6 +36,7 @@ class FakeTelegram(BaseRequest):
         self.files: dict[str, bytes] = {}
         self.fail_methods: dict[str, int] = {}  # method -> number of 429s to answer before succeeding
         self._ids = itertools.count(1000)
+        self.pending_updates: list[dict[str, Any]] = []  # served to getUpdates
 
     async def initialize(self) -> None:
         return None
@@ -59,7 +61,15 @@ class FakeTelegram(BaseRequest):
                     "parameters": {"retry_after": 1}}
             return 429, json.dumps(body).encode()
         self.calls.append(Call(name, params))
+        if name == "getUpdates":
+            return 200, json.dumps({"ok": True, "result": await self._updates()}).encode()
         return 200, json.dumps({"ok": True, "result": self._answer(name, params)}).encode()
+
+    async def _updates(self) -> list[dict[str, Any]]:
+        if not self.pending_updates:
+            await asyncio.sleep(0.05)  # a short long-poll, so an idle updater does not spin
+        updates, self.pending_updates = self.pending_updates, []
+        return updates
 
     def _answer(self, name: str, params: dict[str, Any]) -> Any:
         if name == "getMe":

@@ -1,0 +1,120 @@
+import argparse
+import asyncio
+import socket
+
+import aiohttp
+import pytest
+
+from bot.app import build_application, serve
+from skinbot.commands import run as run_command
+from skinbot.config import ConfigError, PolicyConfig, load_config
+
+from .conftest import TOKEN, make_config, make_env
+from .fakes import FakeAnalyzer, FakeTelegram
+
+
+def update(update_id, text, user_id=1):
+    user = {"id": user_id, "is_bot": False, "first_name": "U", "language_code": "en"}
+    return {"update_id": update_id, "message": {
+        "message_id": update_id, "date": 0, "chat": {"id": user_id, "type": "private"}, "from": user, "text": text,
+        "entities": [{"type": "bot_command", "offset": 0, "length": len(text)}] if text.startswith("/") else [],
+    }}
+
+
+async def wait_for(predicate, seconds=5.0):
+    for _ in range(int(seconds / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_serve_long_polls_handles_updates_and_stops_cleanly(tmp_path):
+    env = make_env(make_config(tmp_path))
+    env.telegram.pending_updates = [update(1, "/help")]
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(env.application, stop))
+    await wait_for(lambda: env.telegram.sent("sendMessage"))
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert env.telegram.texts()[0].startswith("Send me a close-up photo")
+    assert not env.application.running
+    assert env.telegram.sent("getUpdates")[0].params["timeout"] == env.config.bot.polling_timeout_s
+
+
+async def test_webhook_mode_checks_the_secret_token_header(tmp_path):
+    port = free_port()
+    config = make_config(tmp_path, mode="webhook", webhook_url=f"https://bot.example/hook/{port}",
+                         webhook_listen="127.0.0.1", webhook_port=port)
+    env = make_env(config)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(env.application, stop, webhook_secret="s3cret-value"))
+    await wait_for(lambda: env.telegram.sent("setWebhook"))
+    (set_webhook,) = env.telegram.sent("setWebhook")
+    assert set_webhook.params["secret_token"] == "s3cret-value"
+    assert set_webhook.params["url"] == config.bot.webhook_url
+    url = f"http://127.0.0.1:{port}/hook/{port}"
+    async with aiohttp.ClientSession() as http:
+        for attempt in range(50):  # the webhook server starts just after setWebhook
+            try:
+                async with http.post(url, json=update(1, "/help")) as response:
+                    refused = response.status
+                break
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05 * (attempt + 1))
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-value"}
+        async with http.post(url, json=update(2, "/help"), headers=headers) as response:
+            accepted = response.status
+    await wait_for(lambda: env.telegram.sent("sendMessage"))
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert (refused, accepted) == (403, 200)
+    assert len(env.telegram.sent("sendMessage")) == 1  # only the update with the right secret was handled
+
+
+async def test_webhook_mode_without_a_secret_is_refused(tmp_path):
+    env = make_env(make_config(tmp_path, mode="webhook", webhook_url="https://bot.example/hook"))
+    with pytest.raises(ConfigError, match="SKINBOT_WEBHOOK_SECRET"):
+        await serve(env.application, asyncio.Event())
+
+
+async def test_rate_limited_sends_are_retried_after_retry_after(env):
+    env.telegram.fail_methods["sendMessage"] = 1  # Telegram answers 429 retry_after=1 once
+    await env.chat().text("/help")
+    assert len(env.telegram.sent("sendMessage")) == 1
+
+
+def test_base_urls_and_timeouts_come_from_config(tmp_path):
+    config = make_config(tmp_path, api_base_url="http://127.0.0.1:8081/bot")
+    application = build_application(config, FakeAnalyzer(), TOKEN)
+    assert application.bot.base_url == f"http://127.0.0.1:8081/bot{TOKEN}"
+    assert application.bot.base_file_url == f"http://127.0.0.1:8081/file/bot{TOKEN}"
+    assert application.bot.request.read_timeout == config.bot.read_timeout_s
+
+
+def test_unknown_red_flag_is_a_config_error(tmp_path):
+    from dataclasses import replace
+
+    config = replace(make_config(tmp_path), policy=PolicyConfig(red_flags=("bleding",)))
+    with pytest.raises(ConfigError, match="bleding"):
+        build_application(config, FakeAnalyzer(), TOKEN, request=FakeTelegram())
+
+
+def test_run_without_a_token_explains_how_to_set_one(monkeypatch, capsys):
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert run_command.run(argparse.Namespace(), load_config(env={})) == 2
+    assert "TELEGRAM_BOT_TOKEN is not set" in capsys.readouterr().err
+
+
+def test_run_without_a_model_says_so_and_never_prints_the_token(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    config = load_config(env={}, overrides={"models": {"dir": str(tmp_path)}})
+    assert run_command.run(argparse.Namespace(), config) == 2
+    err = capsys.readouterr().err
+    assert "cannot load the model" in err and TOKEN not in err

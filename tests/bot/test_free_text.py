@@ -1,0 +1,36 @@
+import sqlite3
+
+from bot.intents import AnswerContext, answer
+from bot.messages import load_catalog
+
+from .conftest import MEDIUM
+
+
+async def test_free_text_uses_the_users_last_result_and_logs_the_intent_only(env):
+    chat = env.chat()
+    question = "what does my risk level mean?"
+    await chat.photo(MEDIUM)
+    await chat.press_label("Skip")
+    await chat.text(question)
+    catalog = load_catalog()
+    with_result = answer(question, "en", AnswerContext("medium", "soon", env.analyzer.card), catalog)
+    without = answer(question, "en", AnswerContext(card=env.analyzer.card), catalog)
+    assert with_result.intent == "risk_meaning" and with_result.reply != without.reply
+    assert env.telegram.texts()[-1] == with_result.reply
+    with sqlite3.connect(env.config.storage.db_path) as db:
+        assert db.execute("SELECT user_id, intent FROM question_intents").fetchall() == [(1, "risk_meaning")]
+        assert question not in str(db.execute("SELECT * FROM question_intents").fetchall())
+
+
+async def test_free_text_in_korean(env):
+    await env.chat(language_code="ko").text("흑색종이 뭐예요?")
+    reply = env.telegram.texts()[-1]
+    assert any("가" <= ch <= "힣" for ch in reply)
+    with sqlite3.connect(env.config.storage.db_path) as db:
+        assert db.execute("SELECT intent FROM question_intents").fetchall() == [("melanoma",)]
+
+
+async def test_nonsense_gets_the_fallback_not_a_crash(env):
+    await env.chat().text("\x00\x01 🙃🙃🙃 " * 500)
+    catalog = load_catalog()
+    assert env.telegram.texts()[-1] == answer("zzzz", "en", AnswerContext(), catalog).reply
