@@ -106,12 +106,6 @@ def test_unknown_red_flag_is_a_config_error(tmp_path):
         build_application(config, FakeAnalyzer(), TOKEN, request=FakeTelegram())
 
 
-def test_run_without_a_token_explains_how_to_set_one(monkeypatch, capsys):
-    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
-    assert run_command.run(argparse.Namespace(), load_config(env={})) == 2
-    assert "TELEGRAM_BOT_TOKEN is not set" in capsys.readouterr().err
-
-
 def test_run_without_a_model_says_so_and_never_prints_the_token(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     config = load_config(env={}, overrides={"models": {"dir": str(tmp_path)}})
