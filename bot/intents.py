@@ -1,0 +1,331 @@
+"""Free-text questions: route a question to an intent from the message files and reply from that intent's templates.
+
+Matching needs no model download: TF-IDF over character 2-4-grams (robust to typos and to Korean endings, with no
+morphological analyser) and over stemmed words; an intent's score is the similarity of its nearest example phrasing
+plus a boost for each of its keywords in the question. Examples and keywords of every language are indexed together,
+so a Korean question still matches when the user's language is English; the reply is always in the user's language.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, get_args
+
+from bot.messages import LANGUAGES, Catalog, Language, MessagesError
+from inference.assessment import Risk
+from inference.card import ModelCard
+
+FALLBACK = "fallback"
+MIN_SCORE = 0.3  # below this the best intent is a guess: the fallback reply is more useful than a wrong answer
+MIN_SIMILARITY = 0.4  # the bar for an intent none of whose keywords is in the question
+CHAR_WEIGHT = 0.6  # character n-grams carry typos and Korean endings; words carry exact terms
+KEYWORD_BOOST = 0.3
+MAX_KEYWORD_BOOST = 0.6
+NGRAM_SIZES = (2, 3, 4)
+MAX_QUESTION_CHARS = 500  # real questions are short; this bounds the work on a pasted novel
+ADVICE_LEVELS = ("urgent", "soon", "monitor")
+
+# Korean particles and copula endings stripped from the end of a word ("흑색종이" -> "흑색종"), longest first.
+_KO_SUFFIXES = tuple(
+    sorted(
+        {
+            "이에요", "예요", "인가요", "인데요", "이라는", "라는", "이란", "이랑", "랑", "에서는", "에서", "에게는",
+            "에게", "에는", "으로는", "으로", "로는", "로", "한테", "까지", "부터", "처럼", "보다", "은", "는", "이",
+            "가", "을", "를", "에", "의", "도", "만", "요", "나요", "까요", "가요", "죠",
+        },
+        key=len,
+        reverse=True,
+    )
+)
+_EN_SUFFIXES = ("ing", "ed", "s")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    """What the bot knows about the user when they ask: their last result and advice, and the model card."""
+
+    last_risk: Risk | None = None
+    last_advice: str | None = None  # "urgent" | "soon" | "monitor" from the bot's policy
+    card: ModelCard | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The matched intent, the reply to send, and the match score (similarity 0..1 plus keyword boosts)."""
+
+    intent: str  # "fallback" when nothing matched well enough
+    reply: str
+    score: float
+
+
+def normalise(text: str) -> str:
+    """Compatibility-folded, case-folded words separated by single spaces; everything but letters and digits dropped."""
+    folded = unicodedata.normalize("NFKC", text[: MAX_QUESTION_CHARS * 4]).casefold()
+    spaced = "".join(ch if ch.isalnum() else " " for ch in folded)
+    return " ".join(spaced.split())[:MAX_QUESTION_CHARS]
+
+
+def stem(word: str) -> str:
+    """A word without its ending: Korean particles and copulas ("흑색종이" -> "흑색종"), English -s/-ed/-ing."""
+    if _HANGUL.search(word):
+        for suffix in _KO_SUFFIXES:
+            if word.endswith(suffix) and len(word) > len(suffix):
+                return word[: -len(suffix)]
+        return word
+    for suffix in _EN_SUFFIXES:
+        if word.endswith(suffix) and not word.endswith("ss") and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _features(text: str) -> tuple[Counter[str], Counter[str]]:
+    """Character n-grams (within words, with boundary marks) and words of a text."""
+    words = [stem(w) for w in normalise(text).split()]
+    grams: Counter[str] = Counter()
+    for word in words:
+        padded = f"<{word}>"
+        for n in NGRAM_SIZES:
+            grams.update(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams, Counter(words)
+
+
+Vector = dict[str, float]
+
+
+@dataclass(frozen=True)
+class _Idf:
+    """Inverse document frequencies of one feature kind over all example phrasings."""
+
+    weights: Mapping[str, float]
+    unseen: float  # weight of a feature no example has: rare, so it counts against similarity at full weight
+
+    @classmethod
+    def fit(cls, documents: list[Counter[str]]) -> _Idf:
+        frequency: Counter[str] = Counter()
+        for doc in documents:
+            frequency.update(doc.keys())
+        n = len(documents)
+        return cls({f: math.log((1 + n) / (1 + df)) + 1 for f, df in frequency.items()}, math.log(1 + n) + 1)
+
+    def vector(self, counts: Counter[str]) -> Vector:
+        """Sublinear TF-IDF, L2-normalised."""
+        raw = {f: (1 + math.log(c)) * self.weights.get(f, self.unseen) for f, c in counts.items()}
+        norm = math.sqrt(sum(v * v for v in raw.values()))
+        return {f: v / norm for f, v in raw.items()} if norm else {}
+
+
+def _cosine(a: Vector, b: Vector) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(f, 0.0) for f, v in a.items())
+
+
+@dataclass(frozen=True)
+class _Example:
+    intent: str
+    grams: Vector
+    words: Vector
+
+
+@dataclass(frozen=True)
+class IntentIndex:
+    """Every intent's example phrasings and keywords, in all languages, ready for matching."""
+
+    intents: tuple[str, ...]
+    examples: tuple[_Example, ...]
+    keywords: Mapping[str, tuple[re.Pattern[str], ...]]
+    gram_idf: _Idf
+    word_idf: _Idf
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> IntentIndex:
+        """Index the `intents` section of every language; raises MessagesError if it is malformed."""
+        phrasings: list[tuple[str, str]] = []
+        keywords: dict[str, list[re.Pattern[str]]] = {}
+        names: tuple[str, ...] | None = None
+        for lang in LANGUAGES:
+            table = _intent_table(catalog, lang)
+            if names is not None and set(table) != set(names):
+                raise MessagesError(f"messages/{lang}.yaml: intents differ from messages/{LANGUAGES[0]}.yaml")
+            names = tuple(table)
+            for name, node in table.items():
+                phrasings.extend((name, text) for text in node["examples"])
+                keywords.setdefault(name, []).extend(_keyword_pattern(k) for k in node.get("keywords", []))
+        features = [_features(text) for _, text in phrasings]
+        # Document frequency counts intents, not phrasings: a feature shared by many intents ("어떻게", "what")
+        # says little about which one is meant, however often one intent repeats it.
+        per_intent: dict[str, tuple[Counter[str], Counter[str]]] = {}
+        for (name, _), (g, w) in zip(phrasings, features, strict=True):
+            grams, words = per_intent.setdefault(name, (Counter(), Counter()))
+            grams.update(g)
+            words.update(w)
+        gram_idf = _Idf.fit([g for g, _ in per_intent.values()])
+        word_idf = _Idf.fit([w for _, w in per_intent.values()])
+        examples = tuple(
+            _Example(name, gram_idf.vector(g), word_idf.vector(w))
+            for (name, _), (g, w) in zip(phrasings, features, strict=True)
+        )
+        return cls(names or (), examples, {k: tuple(v) for k, v in keywords.items()}, gram_idf, word_idf)
+
+    def route(self, question: str) -> tuple[str, float]:
+        """The best intent and its score, or ("fallback", best score) when the best is too weak to trust.
+
+        Without a keyword, an intent needs a closer example (MIN_SIMILARITY): sentence frames such as
+        "can you recommend ..." alone would otherwise route off-topic requests to some intent.
+        """
+        matches = self._matches(question)
+        if not matches:
+            return FALLBACK, 0.0
+        name, best = max(matches.items(), key=lambda item: item[1].score)
+        trusted = best.score >= MIN_SCORE and (best.boost > 0 or best.similarity >= MIN_SIMILARITY)
+        return (name if trusted else FALLBACK), best.score
+
+    def _matches(self, question: str) -> dict[str, _Match]:
+        """Each intent's similarity (to its nearest example) and keyword boost for a question."""
+        grams, words = _features(question)
+        q_grams, q_words = self.gram_idf.vector(grams), self.word_idf.vector(words)
+        similarity = dict.fromkeys(self.intents, 0.0)
+        if q_grams:
+            for ex in self.examples:
+                sim = CHAR_WEIGHT * _cosine(q_grams, ex.grams) + (1 - CHAR_WEIGHT) * _cosine(q_words, ex.words)
+                similarity[ex.intent] = max(similarity[ex.intent], sim)
+        text = _decomposed(normalise(question))
+        return {
+            name: _Match(sim, min(KEYWORD_BOOST * sum(1 for p in self.keywords.get(name, ()) if p.search(text)),
+                                  MAX_KEYWORD_BOOST))
+            for name, sim in similarity.items()
+        }
+
+
+@dataclass(frozen=True)
+class _Match:
+    similarity: float  # to the intent's nearest example phrasing, 0..1
+    boost: float  # from the intent's keywords found in the question
+
+    @property
+    def score(self) -> float:
+        return self.similarity + self.boost
+
+
+def _decomposed(text: str) -> str:
+    """Hangul syllables split into letters, so that the keyword "고마" matches "고맙습니다" and "반가" "반갑게"."""
+    return unicodedata.normalize("NFD", text)
+
+
+def _intent_table(catalog: Catalog, lang: Language) -> dict[str, dict[str, Any]]:
+    """The intents of one language (every key of `intents` but the fallback text), checked for shape."""
+    section = catalog.section(lang, "intents")
+    if not isinstance(section, dict) or not isinstance(section.get(FALLBACK), str):
+        raise MessagesError(f"messages/{lang}.yaml: 'intents' must be a mapping with a '{FALLBACK}' text")
+    table: dict[str, dict[str, Any]] = {}
+    for name, node in section.items():
+        if name == FALLBACK:
+            continue
+        examples = node.get("examples") if isinstance(node, dict) else None
+        if (
+            not isinstance(examples, list)
+            or not examples
+            or not all(isinstance(e, str) for e in examples)
+            or not isinstance(node.get("reply"), str)
+            or not all(isinstance(k, str) for k in node.get("keywords", []))
+        ):
+            raise MessagesError(f"messages/{lang}.yaml: intent '{name}' needs 'examples' (texts) and a 'reply' text")
+        table[str(name)] = node
+    return table
+
+
+def _keyword_pattern(keyword: str) -> re.Pattern[str]:
+    """Latin keywords match whole words (or their plural); Korean ones the start of a word, before its ending."""
+    # Words of a several-word keyword may have one extra word between them: "is this cancer" ~ "is this skin cancer".
+    text = r"(?:\s+\S+)?\s+".join(re.escape(w) for w in _decomposed(normalise(keyword)).split())
+    return re.compile(rf"(?<!\w){text}" if _HANGUL.search(keyword) else rf"(?<!\w){text}(?:s|es)?(?!\w)")
+
+
+class _ByIdentity:
+    """A catalog as a cache key: catalogs hold dicts, so they are not hashable themselves."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def __hash__(self) -> int:
+        return id(self.catalog)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ByIdentity) and other.catalog is self.catalog
+
+
+@functools.lru_cache(maxsize=4)
+def _index_for(key: _ByIdentity) -> IntentIndex:
+    # The cache keeps the catalog alive, so its id cannot be reused by another catalog while cached.
+    return IntentIndex.from_catalog(key.catalog)
+
+
+def index_for(catalog: Catalog) -> IntentIndex:
+    """The intent index of a catalog, built on first use and cached."""
+    return _index_for(_ByIdentity(catalog))
+
+
+def accuracy_figures(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The accuracy figures quoted to users, from the model card's metrics: the one place that knows their layout.
+
+    Returns the figures present as fractions in [0, 1], keyed by the names the `figures` templates use.
+    """
+    lesion = metrics.get("lesion")
+    test = lesion.get("kaggle_test") if isinstance(lesion, Mapping) else None
+    if not isinstance(test, Mapping):
+        return {}
+    wanted = {"sensitivity": "sensitivity_refer", "specificity": "specificity_refer", "accuracy": "accuracy",
+              "roc_auc": "roc_auc"}
+    return {
+        name: float(value)
+        for name, key in wanted.items()
+        if isinstance(value := test.get(key), int | float) and not isinstance(value, bool) and 0 <= value <= 1
+    }
+
+
+def _format_figure(name: str, value: float) -> str:
+    return f"{value:.2f}" if name == "roc_auc" else f"{value:.0%}"
+
+
+def render(intent: str, lang: Language, context: AnswerContext, catalog: Catalog) -> str:
+    """The reply of an intent in `lang`, using the most specific template the context allows."""
+    if intent == FALLBACK:
+        return catalog.text(lang, f"intents.{FALLBACK}")
+    node: dict[str, Any] = catalog.section(lang, f"intents.{intent}")
+    by_advice = node.get("reply_with_advice")
+    if context.last_advice in ADVICE_LEVELS and isinstance(by_advice, dict) and context.last_advice in by_advice:
+        return str(by_advice[context.last_advice])
+    by_risk = node.get("reply_with_result")
+    if context.last_risk in get_args(Risk) and isinstance(by_risk, dict) and context.last_risk in by_risk:
+        return str(by_risk[context.last_risk])
+    if context.card is not None and "reply_with_numbers" in node:
+        figures = accuracy_figures(context.card.metrics)
+        if figures:
+            lines = _figure_lines(node.get("figures", {}), figures)
+            return str(node["reply_with_numbers"]).format(version=context.card.version, figures=lines)
+    return str(node["reply"])
+
+
+def _figure_lines(templates: Mapping[str, str], figures: Mapping[str, float]) -> str:
+    return "\n".join(
+        templates[name].format(value=_format_figure(name, value))
+        for name, value in figures.items()
+        if name in templates
+    )
+
+
+def answer(question: str, lang: Language, context: AnswerContext, catalog: Catalog) -> Answer:
+    """Answer a free-text question in `lang`; unknown or garbled questions get the fallback reply.
+
+    Never raises on any text; raises MessagesError only if the catalog's `intents` section is malformed.
+    """
+    intent, score = index_for(catalog).route(question)
+    return Answer(intent=intent, reply=render(intent, lang, context, catalog), score=round(score, 4))
+

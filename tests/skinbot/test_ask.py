@@ -1,0 +1,110 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.messages import load_catalog
+from skinbot.cli import main
+
+CARD = {
+    "format": "skinbot-model-card/1",
+    "version": "test-7",
+    "backbone": "efficientnet_lite0",
+    "input": {"size": 224},
+    "files": [{"role": "model", "path": "skinbot.tflite", "sha256": "00"}],
+    "outputs": {"gate": "gate_logit", "lesion": "lesion_logit"},
+    "calibration": {"gate_temperature": 1.0, "lesion_temperature": 1.0},
+    "thresholds": {"gate": 0.5, "refer": 0.2, "high": 0.7},
+    "metrics": {"lesion": {"kaggle_test": {"sensitivity_refer": 0.944, "specificity_refer": 0.711}}},
+}
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+@pytest.fixture
+def config_with_models(tmp_path):
+    """A config whose models directory is empty: tests add a card to it when they need one."""
+    models = tmp_path / "models"
+    models.mkdir()
+    path = tmp_path / "config.yaml"
+    path.write_text(f"models: {{dir: '{models}'}}\n", encoding="utf-8")
+    return path, models
+
+
+def ask_json(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[int, dict[str, str]]:
+    code = main(["--config", str(config), "ask", "--json", *args])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def test_json_output_has_exactly_intent_and_reply(capsys, catalog, config_with_models):
+    config, _ = config_with_models
+    code, data = ask_json(capsys, config, "--lang", "ko", "BCC가 뭐예요")
+    assert code == 0
+    assert set(data) == {"intent", "reply"}
+    assert data == {"intent": "bcc", "reply": catalog.text("ko", "intents.bcc.reply")}
+
+
+def test_lang_chooses_the_reply_language(capsys, catalog, config_with_models):
+    config, _ = config_with_models
+    _, data = ask_json(capsys, config, "--lang", "en", "흑색종이", "뭐예요?")
+    assert data == {"intent": "melanoma", "reply": catalog.text("en", "intents.melanoma.reply")}
+
+
+def test_without_lang_a_korean_question_gets_a_korean_reply(capsys, catalog, config_with_models):
+    config, _ = config_with_models
+    _, korean = ask_json(capsys, config, "선크림 얼마나 자주 발라요?")
+    _, english = ask_json(capsys, config, "how often do I put on sunscreen?")
+    assert korean["reply"] == catalog.text("ko", "intents.sun_protection.reply")
+    assert english["reply"] == catalog.text("en", "intents.sun_protection.reply")
+
+
+def test_plain_output_shows_intent_and_reply(capsys, catalog, config_with_models):
+    config, _ = config_with_models
+    assert main(["--config", str(config), "ask", "--lang", "en", "what are the ABCDE signs?"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("intent: abcde (score ")
+    assert catalog.text("en", "intents.abcde.reply") in out
+
+
+def test_context_flags_select_the_context_reply(capsys, catalog, config_with_models):
+    config, _ = config_with_models
+    _, data = ask_json(capsys, config, "--lang", "en", "--risk", "medium", "what does my result mean")
+    assert data["reply"] == catalog.section("en", "intents.risk_meaning.reply_with_result")["medium"]
+    _, data = ask_json(capsys, config, "--lang", "en", "--advice", "urgent", "what should I do now")
+    assert data["reply"] == catalog.section("en", "intents.what_now.reply_with_advice")["urgent"]
+
+
+def test_accuracy_uses_the_model_card_when_there_is_one(capsys, catalog, config_with_models):
+    config, models = config_with_models
+    _, without = ask_json(capsys, config, "--lang", "en", "how accurate are you?")
+    assert without == {"intent": "accuracy", "reply": catalog.text("en", "intents.accuracy.reply")}
+    (models / "model_card.json").write_text(json.dumps(CARD), encoding="utf-8")
+    _, with_card = ask_json(capsys, config, "--lang", "en", "how accurate are you?")
+    assert with_card["intent"] == "accuracy"
+    assert "test-7" in with_card["reply"] and "94%" in with_card["reply"] and "71%" in with_card["reply"]
+
+
+def test_a_broken_model_card_is_reported_and_ignored(capsys, catalog, config_with_models):
+    config, models = config_with_models
+    (models / "model_card.json").write_text("{not json", encoding="utf-8")
+    assert main(["--config", str(config), "ask", "--json", "--lang", "en", "how accurate are you?"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["reply"] == catalog.text("en", "intents.accuracy.reply")
+    assert "ignoring the model card" in captured.err
+
+
+def test_nonsense_gets_the_fallback(capsys, catalog, config_with_models):
+    config, _ = config_with_models
+    _, data = ask_json(capsys, config, "--lang", "ko", "🙂🙂")
+    assert data == {"intent": "fallback", "reply": catalog.text("ko", "intents.fallback")}
+
+
+def test_bad_lang_is_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["ask", "--lang", "fr", "hello"])
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
