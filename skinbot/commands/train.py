@@ -1,0 +1,73 @@
+"""`skinbot train lesion|gate|export|all|search`: train the two stages and export the served model."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from skinbot.config import Config
+
+STAGES = ("lesion", "gate", "export", "all", "search")
+
+
+def register(sub: Any) -> None:
+    """Add the `train` subcommand."""
+    parser = sub.add_parser("train", help="train a stage (needs the [train] extra)", description=__doc__)
+    parser.add_argument("stage", choices=STAGES,
+                        help="lesion: stage 2; gate: stage 1 (needs lesion); export: write models/; all: the three; "
+                             "search: hyperparameter search (writes models/report/search.md)")
+    parser.add_argument("--data", type=Path, default=None, help="data root (default: config data.root or SKINBOT_DATA)")
+    parser.add_argument("--runs", type=Path, default=None, help="checkpoints and logs (default: train.runs_dir)")
+    parser.add_argument("--out", type=Path, default=None, help="models directory to export into (default: models.dir)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    """Run the requested training stage(s)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.data is not None:
+        config = dataclasses.replace(config, data=dataclasses.replace(config.data, root=args.data))
+    if args.out is not None:
+        config = dataclasses.replace(config, models=dataclasses.replace(config.models, dir=args.out))
+    runs = args.runs or config.train.runs_dir
+    if not config.data.root.is_dir():
+        print(f"skinbot train: data root {config.data.root} does not exist (set --data or SKINBOT_DATA)",
+              file=sys.stderr)
+        return 2
+    try:
+        import tensorflow  # noqa: F401  (fail early with a clear message)
+    except ImportError:
+        print("skinbot train: TensorFlow is not installed; install the training extra: pip install -e '.[train]'",
+              file=sys.stderr)
+        return 2
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    from train.datasets import DatasetError
+
+    try:
+        if args.stage == "search":
+            from train.search import run_search
+
+            run_search(config, runs / "search")
+            return 0
+        if args.stage in ("lesion", "all"):
+            from train.lesion import train_lesion
+
+            train_lesion(config, runs / "lesion")
+        if args.stage in ("gate", "all"):
+            from train.gate import train_gate
+
+            train_gate(config, runs / "lesion", runs / "gate")
+        if args.stage in ("export", "all"):
+            from train.export import export
+
+            card = export(config, runs / "lesion", runs / "gate")
+            print(f"exported {card}")
+    except (DatasetError, FileNotFoundError) as exc:
+        print(f"skinbot train: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,76 @@
+"""Keras model -> LiteRT flatbuffer with a named signature, and a small runner for batched LiteRT inference.
+
+Used twice: to make the frozen backbone fast enough for feature caching on a CPU (LiteRT runs it several times
+faster than Keras), and to export the served model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import keras
+import numpy as np
+
+Precision = Literal["float32", "float16", "int8"]
+SIGNATURE_KEY = "serving_default"
+INPUT_NAME = "image"
+
+
+def to_litert(
+    model: keras.Model,
+    output_names: Sequence[str],
+    input_size: int,
+    precision: Precision = "float32",
+    representative: np.ndarray | None = None,
+) -> bytes:
+    """Convert `model` (float32 image input, one output per name) to a LiteRT flatbuffer whose signature
+    `serving_default` takes `image` (N, size, size, 3) and returns the outputs by name.
+
+    "int8" quantises weights and activations (float input and output), calibrated on `representative` images.
+    """
+    import tempfile
+
+    import tensorflow as tf
+
+    spec = tf.TensorSpec([None, input_size, input_size, 3], tf.float32, name=INPUT_NAME)
+
+    def serve(image: Any) -> dict[str, Any]:
+        outputs = model(image, training=False)
+        if not isinstance(outputs, list | tuple):
+            outputs = [outputs]
+        return dict(zip(output_names, outputs, strict=True))
+
+    # Through a SavedModel: the converter then freezes Keras 3 variables into constants.
+    with tempfile.TemporaryDirectory() as saved:
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint(name=SIGNATURE_KEY, fn=serve, input_signature=[spec])
+        archive.write_out(saved, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved, signature_keys=[SIGNATURE_KEY])
+        if precision == "float16":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.target_spec.supported_types = [tf.float16]
+        elif precision == "int8":
+            if representative is None:
+                raise ValueError("int8 conversion needs representative images")
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            reps = representative.astype(np.float32)
+            converter.representative_dataset = lambda: ([reps[i : i + 1]] for i in range(len(reps)))
+        flatbuffer: bytes = converter.convert()
+    return flatbuffer
+
+
+class LiteRTRunner:
+    """Runs a LiteRT flatbuffer's default signature on batches of images (float32 0..255)."""
+
+    def __init__(self, flatbuffer: bytes, num_threads: int = 2) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(model_content=flatbuffer, num_threads=num_threads)
+        self._runner = self._interpreter.get_signature_runner(SIGNATURE_KEY)
+
+    def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        """Outputs by name for a batch of images."""
+        outputs: dict[str, np.ndarray] = self._runner(**{INPUT_NAME: images.astype(np.float32)})
+        return outputs
