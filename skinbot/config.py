@@ -51,9 +51,11 @@ class TrainConfig:
     head_learning_rate: float = 1e-3
     finetune_epochs: int = 20
     finetune_learning_rate: float = 1e-4
-    finetune_from_block: int = 11
-    augment_copies: int = 4
-    early_stopping_patience: int = 5
+    finetune_from_block: int = 15
+    augment_copies: int = 2
+    early_stopping_patience: int = 4
+    lesion_sources: tuple[str, ...] = ("kaggle", "ham10000", "pad_ufes_20")
+    export_precision: Literal["float32", "float16", "int8"] = "float32"
     refer_sensitivity: float = 0.95
     high_specificity: float = 0.95
     gate_min_lesion_acceptance: float = 0.995
