@@ -16,6 +16,11 @@ class SlidingWindowLimiter:
         self._clock = clock
         self._events: dict[int, deque[float]] = {}
 
+    @property
+    def active_keys(self) -> int:
+        """How many keys currently have events in their window."""
+        return len(self._events)
+
     def allow(self, key: int) -> bool:
         """Record an event for `key` and say whether it is within the limit (refused events are not counted)."""
         now = self._clock()
