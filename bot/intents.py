@@ -155,9 +155,9 @@ class IntentIndex:
             if names is not None and set(table) != set(names):
                 raise MessagesError(f"messages/{lang}.yaml: intents differ from messages/{LANGUAGES[0]}.yaml")
             names = tuple(table)
-            for name, node in table.items():
-                phrasings.extend((name, text) for text in node["examples"])
-                keywords.setdefault(name, []).extend(_keyword_pattern(k) for k in node.get("keywords", []))
+            for name, texts in table.items():
+                phrasings.extend((name, text) for text in texts.examples)
+                keywords.setdefault(name, []).extend(_keyword_pattern(k) for k in texts.keywords)
         features = [_features(text) for _, text in phrasings]
         # Document frequency counts intents, not phrasings: a feature shared by many intents ("어떻게", "what")
         # says little about which one is meant, however often one intent repeats it.
@@ -219,26 +219,38 @@ def _decomposed(text: str) -> str:
     return unicodedata.normalize("NFD", text)
 
 
-def _intent_table(catalog: Catalog, lang: Language) -> dict[str, dict[str, Any]]:
+def _intent_table(catalog: Catalog, lang: Language) -> dict[str, _IntentText]:
     """The intents of one language (every key of `intents` but the fallback text), checked for shape."""
     section = catalog.section(lang, "intents")
     if not isinstance(section, dict) or not isinstance(section.get(FALLBACK), str):
         raise MessagesError(f"messages/{lang}.yaml: 'intents' must be a mapping with a '{FALLBACK}' text")
-    table: dict[str, dict[str, Any]] = {}
+    table: dict[str, _IntentText] = {}
     for name, node in section.items():
         if name == FALLBACK:
             continue
-        examples = node.get("examples") if isinstance(node, dict) else None
         if (
-            not isinstance(examples, list)
-            or not examples
-            or not all(isinstance(e, str) for e in examples)
+            not isinstance(node, dict)
+            or not isinstance(node.get("examples"), str)
+            or not isinstance(node.get("keywords", ""), str)
             or not isinstance(node.get("reply"), str)
-            or not all(isinstance(k, str) for k in node.get("keywords", []))
         ):
-            raise MessagesError(f"messages/{lang}.yaml: intent '{name}' needs 'examples' (texts) and a 'reply' text")
-        table[str(name)] = node
+            raise MessagesError(
+                f"messages/{lang}.yaml: intent '{name}' needs 'examples' (a text, one per line), a 'reply' text "
+                "and optionally 'keywords' (a text, comma-separated)"
+            )
+        examples = tuple(line.strip() for line in node["examples"].splitlines() if line.strip())
+        keywords = tuple(k.strip() for k in node.get("keywords", "").split(",") if k.strip())
+        if not examples:
+            raise MessagesError(f"messages/{lang}.yaml: intent '{name}' has no examples")
+        table[str(name)] = _IntentText(examples, keywords)
     return table
+
+
+@dataclass(frozen=True)
+class _IntentText:
+    # Texts rather than lists in the YAML, so that both languages have the same keys whatever their number.
+    examples: tuple[str, ...]
+    keywords: tuple[str, ...]
 
 
 def _keyword_pattern(keyword: str) -> re.Pattern[str]:

@@ -73,7 +73,10 @@ def test_paraphrase_lists_cover_every_intent_and_are_not_copies_of_the_examples(
     assert set(held_out) == intents | {FALLBACK}
     assert all(len(qs) >= 5 for qs in held_out.values())
     examples = {
-        normalise(e) for other in LANGUAGES for i in intents for e in intent_node(catalog, other, i)["examples"]
+        normalise(e)
+        for other in LANGUAGES
+        for i in intents
+        for e in intent_node(catalog, other, i)["examples"].splitlines()
     }
     copies = [q for qs in held_out.values() for q in qs if normalise(q) in examples]
     assert copies == []
@@ -224,7 +227,7 @@ def test_index_is_built_once_per_catalog(catalog):
 def test_examples_shape_the_routing(catalog):
     tables = copy.deepcopy(catalog.tables)
     for lang in LANGUAGES:
-        tables[lang]["intents"]["photo_tips"]["examples"].append("purple elephant parade")
+        tables[lang]["intents"]["photo_tips"]["examples"] += "\npurple elephant parade"
     assert answer("purple elephant parade", "en", AnswerContext(), catalog).intent == FALLBACK
     assert answer("purple elephant parade", "en", AnswerContext(), Catalog(tables)).intent == "photo_tips"
 
@@ -236,6 +239,8 @@ def test_examples_shape_the_routing(catalog):
         (lambda t: t["en"]["intents"].pop("fallback"), "fallback"),
         (lambda t: t["en"]["intents"]["bcc"].pop("examples"), "intent 'bcc' needs"),
         (lambda t: t["en"]["intents"]["bcc"].update(reply=["not", "text"]), "intent 'bcc' needs"),
+        (lambda t: t["en"]["intents"]["bcc"].update(keywords=["a", "list"]), "intent 'bcc' needs"),
+        (lambda t: t["en"]["intents"]["bcc"].update(examples=" \n "), "intent 'bcc' has no examples"),
         (lambda t: t["ko"]["intents"].pop("scc"), "intents differ"),
     ],
 )
