@@ -8,14 +8,16 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import Any, Literal
 
-from telegram import Bot, Update
+from telegram import Bot, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import keyboards, render
 from bot.services import Services, services
+from inference.assessment import Assessment
 
 logger = logging.getLogger(__name__)
 TYPING_EVERY_S = 4.0  # Telegram shows a chat action for about 5 seconds
@@ -51,16 +53,11 @@ async def _intake(update: Update, context: ContextTypes.DEFAULT_TYPE, file_id: s
     s = services(context)
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    # Albums arrive as one update per photo: answer the first, ignore the rest. Checked before any await so the
-    # album's other updates, handled concurrently, see the mark.
-    first_of_album = False
-    if message.media_group_id is not None and context.chat_data is not None:
-        if context.chat_data.get(ALBUM_KEY) == message.media_group_id:
-            return
-        context.chat_data[ALBUM_KEY] = message.media_group_id
-        first_of_album = True
+    album = _album_position(message, context.chat_data)
+    if album == "later":
+        return
     lang = await s.language(user)
-    if first_of_album:
+    if album == "first":
         await message.reply_text(s.text(lang, "photo.album"))
     limit = s.config.bot.max_photo_bytes
     if file_size is not None and file_size > limit:
@@ -71,19 +68,11 @@ async def _intake(update: Update, context: ContextTypes.DEFAULT_TYPE, file_id: s
         return
     await s.storage.record_consent(user.id)
     async with _typing(context.bot, message.chat_id):
-        try:
-            telegram_file = await context.bot.get_file(file_id)
-            data = bytes(await telegram_file.download_as_bytearray())
-        except TelegramError as exc:
-            logger.warning("photo download failed: %s", exc)
+        data = await _download(context.bot, file_id)
+        if data is None:
             await message.reply_text(s.text(lang, "photo.download_failed"))
             return
-        started = time.perf_counter()
-        assessment = await asyncio.to_thread(s.analyzer.analyze, data)
-        latency_ms = (time.perf_counter() - started) * 1000.0
-        assessment_id = await s.storage.add_assessment(user.id, assessment, latency_ms)
-        if s.config.storage.keep_photos and assessment.image_sha256:
-            await asyncio.to_thread(_keep_photo, s, assessment.image_sha256, data)
+        assessment, assessment_id = await _analyse(s, user.id, data)
     if assessment.status != "ok":
         await message.reply_text(render.problem_text(s.catalog, lang, assessment))
         return
@@ -91,6 +80,38 @@ async def _intake(update: Update, context: ContextTypes.DEFAULT_TYPE, file_id: s
     sent = await message.reply_text(render.result_text(s.catalog, lang, assessment),
                                     reply_markup=keyboards.offer(s.catalog, lang, session_id))
     await s.storage.set_session_message(session_id, sent.message_id)
+
+
+def _album_position(message: Message, chat_data: dict[Any, Any] | None) -> Literal["none", "first", "later"]:
+    """Albums arrive as one update per photo: the first is answered, the rest ignored. Synchronous on purpose, so
+    the album's other updates, handled concurrently, already see the mark."""
+    if message.media_group_id is None or chat_data is None:
+        return "none"
+    if chat_data.get(ALBUM_KEY) == message.media_group_id:
+        return "later"
+    chat_data[ALBUM_KEY] = message.media_group_id
+    return "first"
+
+
+async def _download(bot: Bot, file_id: str) -> bytes | None:
+    """The file's bytes, or None if Telegram could not deliver them."""
+    try:
+        telegram_file = await bot.get_file(file_id)
+        return bytes(await telegram_file.download_as_bytearray())
+    except TelegramError as exc:
+        logger.warning("photo download failed: %s", exc)
+        return None
+
+
+async def _analyse(s: Services, user_id: int, data: bytes) -> tuple[Assessment, int]:
+    """Run the analyser in a worker thread and store the result (and the photo, only if configured)."""
+    started = time.perf_counter()
+    assessment = await asyncio.to_thread(s.analyzer.analyze, data)
+    latency_ms = (time.perf_counter() - started) * 1000.0
+    assessment_id = await s.storage.add_assessment(user_id, assessment, latency_ms)
+    if s.config.storage.keep_photos and assessment.image_sha256:
+        await asyncio.to_thread(_keep_photo, s, assessment.image_sha256, data)
+    return assessment, assessment_id
 
 
 def _keep_photo(s: Services, sha256: str, data: bytes) -> None:
