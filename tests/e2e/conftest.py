@@ -48,9 +48,17 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+def config_overrides() -> dict[str, dict[str, Any]]:
+    """Sections of config.yaml a test module changes for its bot (override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+async def stack(tmp_path: Path, config_overrides: dict[str, dict[str, Any]]) -> AsyncIterator[Stack]:
     config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     config["models"]["dir"] = str(models_dir())
+    for section, values in config_overrides.items():
+        config[section].update(values)
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
     emulator = Emulator(token=TOKEN)
@@ -82,7 +90,9 @@ async def send_photo(chat: Chat, name: str) -> dict[str, Any]:
 
 async def press(chat: Chat, message: dict[str, Any], prefix: str) -> dict[str, Any]:
     """Tap the first button whose callback data starts with `prefix`; return the bot's reply."""
-    data = next(b["callback_data"] for b in buttons(message) if b["callback_data"].startswith(prefix))
+    matching = [b["callback_data"] for b in buttons(message) if b["callback_data"].startswith(prefix)]
+    assert matching, f"no {prefix!r} button under: {message_text(message)[:200]!r}"
+    data = matching[0]
     await chat.press(message["message_id"], data)
     return await last_reply(chat)
 
