@@ -62,7 +62,7 @@ def build_application(
         .token(token)
         .base_url(bot.api_base_url)
         .base_file_url(bot.resolved_file_base_url)
-        .rate_limiter(AIORateLimiter(max_retries=bot.send_max_retries))
+        .rate_limiter(AIORateLimiter(overall_max_rate=bot.max_sends_per_second, max_retries=bot.send_max_retries))
         .concurrent_updates(bot.concurrent_updates)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
