@@ -20,6 +20,7 @@ from train.litert import LiteRTRunner, Precision, to_litert
 
 log = logging.getLogger(__name__)
 MODEL_FILE = "skinbot.tflite"
+KERAS_WEIGHTS_FILE = "skinbot.weights.h5"  # the same network for Keras: fine-tuning, and the export parity test
 PARITY_TOLERANCE = 1e-3
 PARITY_IMAGES = 48
 
@@ -93,8 +94,9 @@ def export(config: Config, lesion_dir: Path, gate_dir: Path) -> Path:
     tmp = model_path.with_suffix(".tmp")
     tmp.write_bytes(flatbuffers[chosen])
     tmp.replace(model_path)
+    net.save_weights(str(out_dir / KERAS_WEIGHTS_FILE))
     digest = sha256_file(model_path)
-    card = _card(config, lesion, gate, digest, chosen, candidates)
+    card = _card(config, lesion, gate, digest, sha256_file(out_dir / KERAS_WEIGHTS_FILE), chosen, candidates)
     card_path = config.models.card_path
     previous = json.loads(card_path.read_text()) if card_path.exists() else {}
     card["metrics"] = previous.get("metrics", {}) if previous.get("files") == card["files"] else {}
@@ -102,8 +104,8 @@ def export(config: Config, lesion_dir: Path, gate_dir: Path) -> Path:
     return card_path
 
 
-def _card(config: Config, lesion: dict[str, Any], gate: dict[str, Any], digest: str, precision: str,
-          candidates: dict[str, Any]) -> dict[str, Any]:
+def _card(config: Config, lesion: dict[str, Any], gate: dict[str, Any], digest: str, keras_digest: str,
+          precision: str, candidates: dict[str, Any]) -> dict[str, Any]:
     from train.model import GATE_OUTPUT, LESION_OUTPUT
 
     tc = config.train
@@ -120,7 +122,9 @@ def _card(config: Config, lesion: dict[str, Any], gate: dict[str, Any], digest: 
                              "to_model_input (centre square crop, bilinear resize)",
             "normalization": "(x - 127) / 128, inside the model",
         },
-        "files": [{"role": "model", "path": MODEL_FILE, "sha256": digest, "precision": precision}],
+        "files": [{"role": "model", "path": MODEL_FILE, "sha256": digest, "precision": precision},
+                  {"role": "keras_weights", "path": KERAS_WEIGHTS_FILE, "sha256": keras_digest,
+                   "precision": "float32"}],
         "outputs": {"gate": GATE_OUTPUT, "lesion": LESION_OUTPUT},
         "calibration": {"method": "temperature scaling on the validation split",
                         "gate_temperature": gate["temperature"], "lesion_temperature": lesion["temperature"]},
