@@ -73,7 +73,9 @@ def prepare(image_bytes: bytes, input_size: int, inference: InferenceConfig, qua
     timings: dict[str, float] = {}
     digest = hashlib.sha256(image_bytes).hexdigest()
     start = time.perf_counter()
-    decoded = decode(image_bytes, inference.max_pixels, inference.decode_draft_side, inference.max_image_bytes)
+    # Reduced-size JPEG decoding never goes below what the model needs.
+    draft_side = max(inference.decode_draft_side, input_size) if inference.decode_draft_side else 0
+    decoded = decode(image_bytes, inference.max_pixels, draft_side, inference.max_image_bytes)
     timings["decode"] = _ms_since(start)
     if decoded.image is None:
         unreadable = Assessment("unreadable", issues=(decoded.reason or "not_an_image",))

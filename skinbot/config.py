@@ -66,7 +66,7 @@ class InferenceConfig:
     workers: int = 2
     max_image_bytes: int = 20_000_000
     max_pixels: int = 50_000_000
-    decode_draft_side: int = 448
+    decode_draft_side: int = 224
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,16 @@ def test_model_sees_exactly_the_training_preprocessing(pipeline: Pipeline, make:
     np.testing.assert_array_equal(batch[0], to_model_input(training_view, SIZE).astype(np.float32))
 
 
+def test_reduced_decoding_never_goes_below_the_model_input(model_dir: Path) -> None:
+    data = phone_photo("benign_10.jpg")  # 1280x960: a draft side of 16 alone would decode it at 160x120
+    with Pipeline.from_config(config_for(model_dir, workers=1, decode_draft_side=16)) as small_draft:
+        prepared = small_draft.prepare(data)
+    at_model_size = decode(data, draft_side=SIZE).image
+    assert at_model_size is not None and at_model_size.size == (320, 240)
+    assert prepared.model_input is not None
+    np.testing.assert_array_equal(prepared.model_input, to_model_input(at_model_size, SIZE))
+
+
 def test_concurrent_use_gives_the_same_answers_as_sequential(pipeline: Pipeline) -> None:
     photos = [(FIXTURES / name).read_bytes() for name in [*LESION_FILES, "notskin_receipt.jpg"]]
     photos += [phone_photo("benign_1.jpg"), b"", jpeg(Image.new("RGB", (300, 300), (255, 255, 255)))]
