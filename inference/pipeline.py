@@ -140,6 +140,9 @@ class Pipeline:
 
     def _judge(self, gate_logit: float, lesion_logit: float) -> Assessment:
         """Calibrated probabilities and the risk band from the card's temperatures and thresholds."""
+        if not (math.isfinite(gate_logit) and math.isfinite(lesion_logit)):
+            # NaN compares false with every threshold and would read as "low" risk: fail loudly instead.
+            raise RuntimeError(f"the model returned non-finite logits ({gate_logit}, {lesion_logit})")
         lesion_score = sigmoid(gate_logit / self.card.gate_temperature)
         if lesion_score < self.card.thresholds.gate:
             return Assessment("not_skin", lesion_score=lesion_score)

@@ -196,6 +196,21 @@ def test_closed_pipeline_refuses_work(model_dir: Path) -> None:
         loaded.analyze((FIXTURES / "benign_1.jpg").read_bytes())
 
 
+class NanRunner:
+    def run(self, batch: np.ndarray) -> Logits:
+        return Logits(gate=np.full(len(batch), 5.0, np.float32), lesion=np.full(len(batch), np.nan, np.float32))
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def test_broken_model_output_is_never_reported_as_low_risk(pipeline: Pipeline) -> None:
+    config = config_for(pipeline.card.directory)
+    broken = Pipeline(pipeline.card, NanRunner(), config.inference, config.quality)
+    with pytest.raises(RuntimeError, match="non-finite"):
+        broken.analyze((FIXTURES / "benign_1.jpg").read_bytes())
+
+
 def test_sigmoid_is_stable_at_extremes() -> None:
     assert sigmoid(0.0) == 0.5
     assert sigmoid(-1000.0) == 0.0
