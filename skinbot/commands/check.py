@@ -41,8 +41,10 @@ def iter_files(paths: Sequence[Path]) -> Iterator[Path]:
                 p for p in path.rglob("*")
                 if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
-        elif path.exists():
+        elif path.is_file():
             yield path
+        elif path.exists():  # a FIFO or device would block or never end
+            print(f"skinbot check: not a regular file, skipped: {path}", file=sys.stderr)
 
 
 def assess_file(pipeline: Pipeline, path: Path) -> Assessment:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -103,6 +104,18 @@ def test_missing_paths_are_reported_but_others_still_checked(
     code, out, err = run_check(capsys, config, "--json", str(tmp_path / "nope.jpg"))
     assert code == 1
     assert out == ""
+
+
+def test_special_files_are_skipped_not_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, model_dir: Path
+) -> None:
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)  # reading it would block forever
+    photo = FIXTURES / "benign_1.jpg"
+    code, out, err = run_check(capsys, config_file(tmp_path, model_dir), "--json", str(fifo), str(photo))
+    assert code == 0
+    assert "not a regular file" in err
+    assert [json.loads(line)["path"] for line in out.splitlines()] == [str(photo)]
 
 
 def test_missing_model_is_a_clear_error_not_a_traceback(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
