@@ -35,7 +35,8 @@ class ModelRunner(Protocol):
 
 @dataclass(frozen=True)
 class Prepared:
-    """The model-free half of an analysis: either a final `early` verdict or the model input that passed checks."""
+    """The model-free half of an analysis: the model input (if the photo decoded) and, when the photo must not
+    reach the model, the `early` final verdict."""
 
     model_input: np.ndarray | None
     early: Assessment | None
@@ -84,7 +85,7 @@ def prepare(image_bytes: bytes, input_size: int, inference: InferenceConfig, qua
     model_input = to_model_input(decoded.image, input_size)
     timings["preprocess"] = _ms_since(start)
     start = time.perf_counter()
-    issues = quality_issues(to_grey(model_input), decoded.image.size, quality)
+    issues = quality_issues(to_grey(model_input), decoded.source_size, quality)
     timings["quality"] = _ms_since(start)
     return Prepared(model_input, Assessment("poor_quality", issues=issues) if issues else None, digest, timings)
 
