@@ -7,6 +7,7 @@ Each method is `async (world, params) -> result`; `METHODS` maps the lower-cased
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -190,7 +191,7 @@ async def send_photo(world: World, params: Params) -> Any:
     world.chat(chat_id)
     upload = _input_file(world, params, "photo")
     try:
-        renditions = photo_renditions(upload.data)
+        renditions = await asyncio.to_thread(photo_renditions, upload.data)
     except NotAnImageError:
         raise bad_request("IMAGE_PROCESS_FAILED") from None
     sizes = []

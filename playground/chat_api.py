@@ -2,11 +2,13 @@
 
 Users create themselves, send text, upload photos (as a photo or as a file) and tap inline buttons; the emulator
 turns each into a Telegram update for the bot. `GET /_chat/events` long-polls what happened in a chat since a
-sequence number (new messages, edits, deletions, chat actions, answered button taps).
+sequence number (new messages, edits, deletions, chat actions, answered button taps). Actions answer with
+`queued_at`, the Unix time at which the update was queued for the bot (events carry the same clock in `at`).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aiohttp import web
@@ -65,7 +67,8 @@ def chat_routes(world: World) -> list[web.RouteDef]:
         text = str(body.get("text", ""))
         if not text.strip() or len(text) > 4096:
             return _error(400, "text must be 1 to 4096 characters")
-        return web.json_response({"message": await world.user_text(user_id, text)})
+        message = await world.user_text(user_id, text)
+        return web.json_response({"message": message, "queued_at": time.time()})
 
     async def upload(request: web.Request) -> web.Response:
         form = await request.post()
@@ -85,7 +88,7 @@ def chat_routes(world: World) -> list[web.RouteDef]:
                 message = await world.user_photo(user_id, data, caption)
             except NotAnImageError as exc:
                 return _error(400, f"{exc}; send it as a file instead")
-        return web.json_response({"message": message})
+        return web.json_response({"message": message, "queued_at": time.time()})
 
     async def press(request: web.Request) -> web.Response:
         body = await _json_body(request)
@@ -94,7 +97,7 @@ def chat_routes(world: World) -> list[web.RouteDef]:
             query = await world.user_press(user_id, int(body.get("message_id", 0)), str(body.get("data", "")))
         except (KeyError, ValueError) as exc:
             return _error(404, str(exc))
-        return web.json_response({"callback_query_id": query["id"]})
+        return web.json_response({"callback_query_id": query["id"], "queued_at": time.time()})
 
     async def events(request: web.Request) -> web.Response:
         user_id = _user_id(world, request.query.get("user_id"))

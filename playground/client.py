@@ -79,9 +79,11 @@ class Chat:
     user_id: int
     seen: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    last_queued_at: float = 0.0  # emulator time at which the last action's update was queued
 
     async def send_text(self, text: str) -> dict[str, Any]:
         body = await self.client._call("POST", "/_chat/send", json={"user_id": self.user_id, "text": text})
+        self.last_queued_at = float(body["queued_at"])
         message: dict[str, Any] = body["message"]
         return message
 
@@ -94,6 +96,7 @@ class Chat:
         form.add_field("caption", caption)
         form.add_field("file", data, filename=filename, content_type="image/jpeg")
         body = await self.client._call("POST", "/_chat/upload", data=form)
+        self.last_queued_at = float(body["queued_at"])
         message: dict[str, Any] = body["message"]
         return message
 
@@ -101,6 +104,7 @@ class Chat:
         """Tap the inline button with callback data `data` under message `message_id`."""
         body = await self.client._call("POST", "/_chat/press", json={"user_id": self.user_id,
                                                                      "message_id": message_id, "data": data})
+        self.last_queued_at = float(body["queued_at"])
         return str(body["callback_query_id"])
 
     async def next_events(self, timeout: float) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ All methods run on the emulator's event loop; nothing here is thread-safe or nee
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import secrets
 import time
@@ -53,15 +54,16 @@ class StoredFile:
 
 @dataclass(frozen=True)
 class Event:
-    """One change in a chat: kind is message | edit | delete | action | callback_answer."""
+    """One change in a chat: kind is message | edit | delete | action | callback_answer; `at` is the Unix time."""
 
     seq: int
     chat_id: int
     kind: str
     payload: dict[str, Any]
+    at: float
 
     def as_json(self) -> dict[str, Any]:
-        return {"seq": self.seq, "chat_id": self.chat_id, "kind": self.kind, **self.payload}
+        return {"seq": self.seq, "chat_id": self.chat_id, "kind": self.kind, "at": self.at, **self.payload}
 
 
 @dataclass
@@ -87,11 +89,14 @@ class World:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.webhook_url = ""
         self.events: list[Event] = []
+        self._chat_events: defaultdict[int, list[Event]] = defaultdict(list)
+        # one condition per chat, so that a change wakes only the pollers of that chat
+        self._chat_changed: defaultdict[int, asyncio.Condition] = defaultdict(asyncio.Condition)
         self._queue = _Queue()
         self._message_ids: defaultdict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._user_ids = itertools.count(FIRST_USER_ID)
         self._file_numbers = itertools.count(1)
-        self._changed = asyncio.Condition()
+        self._changed = asyncio.Condition()  # the update queue changed
 
     # ---- users -------------------------------------------------------------------------------------------------
 
@@ -127,7 +132,8 @@ class World:
     async def user_photo(self, user_id: int, data: bytes, caption: str = "") -> dict[str, Any]:
         """The user sends a photo; Telegram re-encodes it into several JPEG sizes. NotAnImageError if it isn't one."""
         sizes = []
-        for rendition in photo_renditions(data):
+        # re-encoding a large photo takes a while: off the loop, so other users and the bot are not held up
+        for rendition in await asyncio.to_thread(photo_renditions, data):
             stored = self.store_file(rendition.jpeg, "photos", "jpg", "image/jpeg")
             sizes.append({"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
                           "width": rendition.width, "height": rendition.height, "file_size": len(stored.data)})
@@ -275,14 +281,15 @@ class World:
     async def events_after(self, chat_id: int, after: int, timeout: float) -> list[Event]:
         """Events of a chat with seq > `after`, waiting up to `timeout` seconds for the first one."""
         deadline = time.monotonic() + max(0.0, timeout)
-        async with self._changed:
+        events, changed = self._chat_events[chat_id], self._chat_changed[chat_id]
+        async with changed:
             while True:
-                found = [e for e in self.events if e.seq > after and e.chat_id == chat_id]
+                found = events[bisect.bisect_right(events, after, key=lambda e: e.seq):]
                 remaining = deadline - time.monotonic()
                 if found or remaining <= 0:
                     return found
                 try:
-                    await asyncio.wait_for(self._changed.wait(), remaining)
+                    await asyncio.wait_for(changed.wait(), remaining)
                 except TimeoutError:
                     continue
 
@@ -310,9 +317,12 @@ class World:
             self._changed.notify_all()
 
     async def _record(self, chat_id: int, kind: str, payload: dict[str, Any]) -> None:
-        self.events.append(Event(seq=len(self.events) + 1, chat_id=chat_id, kind=kind, payload=payload))
-        async with self._changed:
-            self._changed.notify_all()
+        event = Event(seq=len(self.events) + 1, chat_id=chat_id, kind=kind, payload=payload, at=time.time())
+        self.events.append(event)
+        self._chat_events[chat_id].append(event)
+        changed = self._chat_changed[chat_id]
+        async with changed:
+            changed.notify_all()
 
 
 def _update_type(update: dict[str, Any]) -> str:

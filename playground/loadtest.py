@@ -1,0 +1,176 @@
+"""The load test: N simulated users at once, each sending photos and answering the questionnaire by buttons,
+against the real bot (a child process) through the emulator.
+
+Every user action expects exactly one reply (a new message for a photo, an in-place edit for a button). A reply
+that does not come within the timeout is lost; any extra reply is a duplicate. Latency is measured on the
+emulator's clock, from the moment it queued the user's update to the moment the bot's reply reached it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from playground.botprocess import BotProcess
+from playground.client import Chat, ChatClient, buttons
+from playground.server import Emulator
+
+TOKEN = "555000:LOADTEST-TOKEN"
+RSS_SAMPLE_EVERY_S = 0.2
+SETTLE_S = 1.0  # after the last action: how long late (duplicate) replies are still counted
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    users: int
+    photos_per_user: int
+    images: tuple[Path, ...]
+    reply_timeout_s: float = 30.0
+    think_s: float = 2.0  # a person reads and taps: the pause between a reply and the user's next action
+
+
+@dataclass
+class UserTally:
+    expected: int = 0
+    received: int = 0
+    lost: int = 0
+    photo_latencies_s: list[float] = field(default_factory=list)
+    button_latencies_s: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    users: int
+    photos_per_user: int
+    think_s: float
+    expected_replies: int
+    received_replies: int
+    lost_replies: int
+    duplicated_replies: int
+    photo_p50_ms: float
+    photo_p95_ms: float
+    button_p50_ms: float
+    button_p95_ms: float
+    duration_s: float
+    replies_per_s: float
+    bot_peak_rss_mb: float
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        """The report as a few human-readable lines."""
+        return "\n".join([
+            f"users {self.users} x {self.photos_per_user} photo(s) + questionnaire, think time {self.think_s:g} s",
+            f"replies: {self.received_replies} received / {self.expected_replies} expected "
+            f"({self.lost_replies} lost, {self.duplicated_replies} duplicated)",
+            f"photo -> reply latency: p50 {self.photo_p50_ms:.0f} ms, p95 {self.photo_p95_ms:.0f} ms",
+            f"button -> reply latency: p50 {self.button_p50_ms:.0f} ms, p95 {self.button_p95_ms:.0f} ms",
+            f"throughput: {self.replies_per_s:.1f} replies/s over {self.duration_s:.1f} s",
+            f"bot peak RSS: {self.bot_peak_rss_mb:.0f} MB",
+        ])
+
+
+def percentile_ms(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100) in milliseconds, nearest-rank on sorted values; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank] * 1000.0
+
+
+async def _act(chat: Chat, tally: UserTally, latencies: list[float], timeout: float) -> dict[str, Any] | None:
+    """Wait for the one reply to the action just taken; its message, or None if it was lost."""
+    tally.expected += 1
+    replies = await chat.bot_replies(timeout=timeout, count=1)
+    if not replies:
+        tally.lost += 1
+        return None
+    latencies.append(replies[0]["at"] - chat.last_queued_at)
+    tally.received += len(replies)
+    message: dict[str, Any] = replies[-1]["message"]
+    return message
+
+
+async def simulate_user(client: ChatClient, index: int, spec: LoadSpec) -> tuple[Chat, UserTally]:
+    """One user: for each photo, send it, then answer every question ("not sure" to each) until the advice.
+
+    Users start spread over one think time, so that they do not all act in the same instant.
+    """
+    chat = await client.new_chat(f"load-{index}", "ko" if index % 2 else "en")
+    tally = UserTally()
+    await asyncio.sleep(spec.think_s * index / spec.users)
+    for photo in range(spec.photos_per_user):
+        image = spec.images[(index + photo) % len(spec.images)]
+        await chat.send_photo(image.read_bytes(), filename=image.name)
+        message = await _act(chat, tally, tally.photo_latencies_s, spec.reply_timeout_s)
+        prefix = "q:start"
+        while message is not None:
+            choice = [b["callback_data"] for b in buttons(message) if b["callback_data"].startswith(prefix)]
+            if not choice:
+                break
+            await asyncio.sleep(spec.think_s)
+            await chat.press(message["message_id"], choice[-1])
+            message = await _act(chat, tally, tally.button_latencies_s, spec.reply_timeout_s)
+            prefix = "q:ans"
+        await asyncio.sleep(spec.think_s)
+    return chat, tally
+
+
+async def _sample_rss(bot: BotProcess, peak: list[int], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        peak[0] = max(peak[0], bot.rss_bytes())
+        try:
+            await asyncio.wait_for(stop.wait(), RSS_SAMPLE_EVERY_S)
+        except TimeoutError:
+            continue
+
+
+async def run_load(spec: LoadSpec, config_path: Path | None, cwd: Path | None = None) -> LoadReport:
+    """Start the emulator and the bot (fresh database), run every user at once, stop both, and report."""
+    emulator = Emulator(token=TOKEN)
+    await emulator.start()
+    with tempfile.TemporaryDirectory(prefix="skinbot-loadtest-") as scratch:
+        bot = BotProcess(emulator, Path(scratch) / "load.db", Path(scratch) / "bot.log", config_path, cwd)
+        peak = [0]
+        stop_sampling = asyncio.Event()
+        try:
+            await bot.start()
+            sampler = asyncio.create_task(_sample_rss(bot, peak, stop_sampling))
+            connector = aiohttp.TCPConnector(limit=0)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                client = ChatClient(emulator.url, session)
+                started = time.monotonic()
+                results = await asyncio.gather(*(simulate_user(client, i, spec) for i in range(spec.users)))
+                duration = time.monotonic() - started
+                await asyncio.sleep(SETTLE_S)
+                late = [len(await chat.bot_replies(timeout=0.0)) for chat, _ in results]
+            stop_sampling.set()
+            await sampler
+        finally:
+            await bot.stop()
+            await emulator.stop()
+    tallies = [tally for _, tally in results]
+    expected = sum(t.expected for t in tallies)
+    received = sum(t.received for t in tallies) + sum(late)
+    answered = expected - sum(t.lost for t in tallies)
+    photo = [x for t in tallies for x in t.photo_latencies_s]
+    button = [x for t in tallies for x in t.button_latencies_s]
+    return LoadReport(
+        users=spec.users, photos_per_user=spec.photos_per_user, think_s=spec.think_s, expected_replies=expected,
+        received_replies=received, lost_replies=expected - answered, duplicated_replies=received - answered,
+        photo_p50_ms=percentile_ms(photo, 50), photo_p95_ms=percentile_ms(photo, 95),
+        button_p50_ms=percentile_ms(button, 50), button_p95_ms=percentile_ms(button, 95),
+        duration_s=duration, replies_per_s=received / duration if duration > 0 else 0.0,
+        bot_peak_rss_mb=peak[0] / 1e6 if peak[0] else 0.0,
+    )
+
+
