@@ -9,6 +9,7 @@ emulator's clock, from the moment it queued the user's update to the moment the 
 from __future__ import annotations
 
 import asyncio
+import math
 import tempfile
 import time
 from collections.abc import Sequence
@@ -83,8 +84,8 @@ def percentile_ms(values: Sequence[float], q: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank] * 1000.0
+    rank = max(1, math.ceil(q / 100 * len(ordered)))  # 1-based nearest rank
+    return ordered[min(rank, len(ordered)) - 1] * 1000.0
 
 
 async def _act(chat: Chat, tally: UserTally, latencies: list[float], timeout: float) -> dict[str, Any] | None:

@@ -53,14 +53,20 @@ def config_overrides() -> dict[str, dict[str, Any]]:
     return {}
 
 
-@pytest.fixture
-async def stack(tmp_path: Path, config_overrides: dict[str, dict[str, Any]]) -> AsyncIterator[Stack]:
+def write_config(directory: Path, overrides: dict[str, dict[str, Any]]) -> Path:
+    """config.yaml with the model directory made absolute and `overrides` applied, written into `directory`."""
     config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     config["models"]["dir"] = str(models_dir())
-    for section, values in config_overrides.items():
+    for section, values in overrides.items():
         config[section].update(values)
-    config_path = tmp_path / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+async def stack(tmp_path: Path, config_overrides: dict[str, dict[str, Any]]) -> AsyncIterator[Stack]:
+    config_path = write_config(tmp_path, config_overrides)
     emulator = Emulator(token=TOKEN)
     await emulator.start()
     bot = BotProcess(emulator, tmp_path / "skinbot.db", tmp_path / "bot.log", config_path=config_path, cwd=REPO)
