@@ -3,6 +3,8 @@
 Parameters arrive as JSON, as a query string, or as form/multipart fields whose values are strings (PTB sends
 nested objects JSON-encoded in form fields); `Params` coerces them the way Telegram's server does.
 Each method is `async (world, params) -> result`; `METHODS` maps the lower-cased method name to it.
+Not emulated: groups and channels, inline mode, payments, webhooks delivery (setWebhook is only recorded), and
+Markdown parse modes (the text is kept as sent, without entities; the bot uses plain text or HTML).
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ class ChatClient:
         self.base_url = base_url.rstrip("/")
         self.session = session
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    async def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """One request to the emulator; ChatApiError unless it answers 200."""
         async with self.session.request(method, f"{self.base_url}{path}", **kwargs) as response:
             body: dict[str, Any] = await response.json()
             if response.status != 200:
@@ -36,39 +37,39 @@ class ChatClient:
 
     async def new_chat(self, first_name: str, language_code: str = "en") -> Chat:
         """Create a simulated user and return their chat with the bot."""
-        body = await self._call("POST", "/_chat/users", json={"first_name": first_name,
+        body = await self.call("POST", "/_chat/users", json={"first_name": first_name,
                                                                "language_code": language_code})
         return Chat(self, int(body["user"]["id"]))
 
     async def events(self, user_id: int, after: int, timeout: float) -> list[dict[str, Any]]:
         """Events of the user's chat after seq `after`, long-polling up to `timeout` seconds."""
-        body = await self._call("GET", "/_chat/events",
+        body = await self.call("GET", "/_chat/events",
                                 params={"user_id": str(user_id), "after": str(after), "timeout": str(timeout)})
         events: list[dict[str, Any]] = body["events"]
         return events
 
     async def transcript(self, user_id: int) -> list[dict[str, Any]]:
         """The chat's current messages, edits applied."""
-        body = await self._call("GET", "/_chat/transcript", params={"user_id": str(user_id)})
+        body = await self.call("GET", "/_chat/transcript", params={"user_id": str(user_id)})
         messages: list[dict[str, Any]] = body["messages"]
         return messages
 
     async def add_fault(self, kind: str, method: str = "", count: int = 1, retry_after: int = 1,
                         delay: float = 0.0) -> None:
         """Inject a fault (see playground.faults) through the control API."""
-        await self._call("POST", "/_control/faults", json={"kind": kind, "method": method, "count": count,
+        await self.call("POST", "/_control/faults", json={"kind": kind, "method": method, "count": count,
                                                             "retry_after": retry_after, "delay": delay})
 
     async def faults(self) -> dict[str, Any]:
         """Active faults and how many of each kind fired."""
-        return await self._call("GET", "/_control/faults")
+        return await self.call("GET", "/_control/faults")
 
     async def clear_faults(self) -> None:
-        await self._call("DELETE", "/_control/faults")
+        await self.call("DELETE", "/_control/faults")
 
     async def stats(self) -> dict[str, Any]:
         """Bot API calls per method, pending updates, users, fired faults."""
-        return await self._call("GET", "/_control/stats")
+        return await self.call("GET", "/_control/stats")
 
 
 @dataclass
@@ -82,7 +83,7 @@ class Chat:
     last_queued_at: float = 0.0  # emulator time at which the last action's update was queued
 
     async def send_text(self, text: str) -> dict[str, Any]:
-        body = await self.client._call("POST", "/_chat/send", json={"user_id": self.user_id, "text": text})
+        body = await self.client.call("POST", "/_chat/send", json={"user_id": self.user_id, "text": text})
         self.last_queued_at = float(body["queued_at"])
         message: dict[str, Any] = body["message"]
         return message
@@ -95,14 +96,14 @@ class Chat:
         form.add_field("as", "document" if as_document else "photo")
         form.add_field("caption", caption)
         form.add_field("file", data, filename=filename, content_type="image/jpeg")
-        body = await self.client._call("POST", "/_chat/upload", data=form)
+        body = await self.client.call("POST", "/_chat/upload", data=form)
         self.last_queued_at = float(body["queued_at"])
         message: dict[str, Any] = body["message"]
         return message
 
     async def press(self, message_id: int, data: str) -> str:
         """Tap the inline button with callback data `data` under message `message_id`."""
-        body = await self.client._call("POST", "/_chat/press", json={"user_id": self.user_id,
+        body = await self.client.call("POST", "/_chat/press", json={"user_id": self.user_id,
                                                                      "message_id": message_id, "data": data})
         self.last_queued_at = float(body["queued_at"])
         return str(body["callback_query_id"])
