@@ -175,17 +175,22 @@ class IntentIndex:
         return cls(names or (), examples, {k: tuple(v) for k, v in keywords.items()}, gram_idf, word_idf)
 
     def route(self, question: str) -> tuple[str, float]:
-        """The best intent and its score, or ("fallback", best score) when the best is too weak to trust.
+        """The best trusted intent and its score, or ("fallback", best score) when no intent is trusted.
 
-        Without a keyword, an intent needs a closer example (MIN_SIMILARITY): sentence frames such as
-        "can you recommend ..." alone would otherwise route off-topic requests to some intent.
+        An intent is trusted when it scores at least MIN_SCORE and either has a keyword in the question or a close
+        example (MIN_SIMILARITY): sentence frames such as "can you recommend ..." alone would otherwise route
+        off-topic requests to some intent.
         """
         matches = self._matches(question)
-        if not matches:
-            return FALLBACK, 0.0
-        name, best = max(matches.items(), key=lambda item: item[1].score)
-        trusted = best.score >= MIN_SCORE and (best.boost > 0 or best.similarity >= MIN_SIMILARITY)
-        return (name if trusted else FALLBACK), best.score
+        trusted = {
+            name: m.score
+            for name, m in matches.items()
+            if m.score >= MIN_SCORE and (m.boost > 0 or m.similarity >= MIN_SIMILARITY)
+        }
+        if not trusted:
+            return FALLBACK, max((m.score for m in matches.values()), default=0.0)
+        name = max(trusted, key=lambda k: trusted[k])
+        return name, trusted[name]
 
     def _matches(self, question: str) -> dict[str, _Match]:
         """Each intent's similarity (to its nearest example) and keyword boost for a question."""
@@ -254,10 +259,11 @@ class _IntentText:
 
 
 def _keyword_pattern(keyword: str) -> re.Pattern[str]:
-    """Latin keywords match whole words (or their plural); Korean ones the start of a word, before its ending."""
+    """Latin keywords match whole words, with or without an English ending (-s, -ed, -ing); Korean ones the start
+    of a word (whatever particle or ending follows)."""
     # Words of a several-word keyword may have one extra word between them: "is this cancer" ~ "is this skin cancer".
     text = r"(?:\s+\S+)?\s+".join(re.escape(w) for w in _decomposed(normalise(keyword)).split())
-    return re.compile(rf"(?<!\w){text}" if _HANGUL.search(keyword) else rf"(?<!\w){text}(?:s|es)?(?!\w)")
+    return re.compile(rf"(?<!\w){text}" if _HANGUL.search(keyword) else rf"(?<!\w){text}(?:s|es|d|ed|ing)?(?!\w)")
 
 
 class _ByIdentity:
