@@ -129,8 +129,24 @@ def _markup(params: Params) -> tuple[dict[str, Any] | None, dict[str, Any] | Non
     return {"inline_keyboard": rows}, None
 
 
-def _with_markup(content: dict[str, Any], inline: dict[str, Any] | None) -> dict[str, Any]:
-    return {**content, "reply_markup": inline} if inline else content
+def _extras(
+    world: World, params: Params, chat_id: int, content: dict[str, Any], inline: dict[str, Any] | None
+) -> dict[str, Any]:
+    """`content` plus the inline keyboard and the message it replies to, as Telegram returns them."""
+    extras = dict(content)
+    if inline:
+        extras["reply_markup"] = inline
+    reply = params.structure("reply_parameters") or {}
+    reply_to = reply.get("message_id") if isinstance(reply, dict) else None
+    if params.has("reply_to_message_id"):
+        reply_to = params.integer("reply_to_message_id")
+    if reply_to is not None:
+        original = world.messages.get((chat_id, int(reply_to)))
+        if original is not None:
+            extras["reply_to_message"] = {k: v for k, v in original.items() if k != "reply_to_message"}
+        elif not (reply.get("allow_sending_without_reply") or params.flag("allow_sending_without_reply")):
+            raise bad_request("message to be replied not found")
+    return extras
 
 
 def _input_file(world: World, params: Params, name: str) -> Upload:
@@ -185,7 +201,8 @@ async def send_message(world: World, params: Params) -> Any:
     if not content.get("text"):
         raise bad_request("message text is empty")
     inline, keyboard = _markup(params)
-    return await world.bot_message(params.integer("chat_id"), _with_markup(content, inline), keyboard)
+    chat_id = params.integer("chat_id")
+    return await world.bot_message(chat_id, _extras(world, params, chat_id, content, inline), keyboard)
 
 
 async def send_photo(world: World, params: Params) -> Any:
@@ -203,7 +220,7 @@ async def send_photo(world: World, params: Params) -> Any:
                       "width": rendition.width, "height": rendition.height, "file_size": len(stored.data)})
     content = {"photo": sizes, **_formatted(params, "caption", "caption_entities", MAX_CAPTION)}
     inline, keyboard = _markup(params)
-    return await world.bot_message(chat_id, _with_markup(content, inline), keyboard)
+    return await world.bot_message(chat_id, _extras(world, params, chat_id, content, inline), keyboard)
 
 
 async def send_document(world: World, params: Params) -> Any:
@@ -216,7 +233,7 @@ async def send_document(world: World, params: Params) -> Any:
                 "mime_type": upload.content_type, "file_size": len(upload.data)}
     content = {"document": document, **_formatted(params, "caption", "caption_entities", MAX_CAPTION)}
     inline, keyboard = _markup(params)
-    return await world.bot_message(chat_id, _with_markup(content, inline), keyboard)
+    return await world.bot_message(chat_id, _extras(world, params, chat_id, content, inline), keyboard)
 
 
 async def send_chat_action(world: World, params: Params) -> Any:

@@ -168,3 +168,16 @@ async def test_injected_faults_reach_the_client_and_do_not_execute(emulator):
         await bot.send_message(user["id"], "five")
     assert [m["text"] for m in emulator.world.transcript(user["id"])] == ["five"]
     assert emulator.faults.fired == {"429": 1, "502": 1, "drop": 1, "delay": 2}
+
+
+async def test_replies_quote_the_original_message(emulator):
+    user = emulator.world.add_user("Fi")
+    original = await emulator.world.user_text(user["id"], "is it bad?")
+    async with make_bot(emulator) as bot:
+        reply = await bot.send_message(user["id"], "No", reply_to_message_id=original["message_id"])
+        assert reply.reply_to_message.text == "is it bad?"
+        with pytest.raises(BadRequest, match=r"(?i)message to be replied not found"):
+            await bot.send_message(user["id"], "No", reply_to_message_id=999)
+        lenient = await bot.send_message(user["id"], "ok", reply_parameters=telegram.ReplyParameters(
+            999, allow_sending_without_reply=True))
+        assert lenient.reply_to_message is None
