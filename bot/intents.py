@@ -22,7 +22,8 @@ from inference.assessment import Risk
 from inference.card import ModelCard
 
 FALLBACK = "fallback"
-MIN_SCORE = 0.3  # below this the best intent is a guess: the fallback reply is more useful than a wrong answer
+# Thresholds and weights: chosen on leave-one-out routing of the examples and on lists of off-topic questions.
+MIN_SCORE = 0.3  # below this an intent is a guess: the fallback reply is more useful than a wrong answer
 MIN_SIMILARITY = 0.4  # the bar for an intent none of whose keywords is in the question
 CHAR_WEIGHT = 0.6  # character n-grams carry typos and Korean endings; words carry exact terms
 KEYWORD_BOOST = 0.3
@@ -202,11 +203,11 @@ class IntentIndex:
                 sim = CHAR_WEIGHT * _cosine(q_grams, ex.grams) + (1 - CHAR_WEIGHT) * _cosine(q_words, ex.words)
                 similarity[ex.intent] = max(similarity[ex.intent], sim)
         text = _decomposed(normalise(question))
-        return {
-            name: _Match(sim, min(KEYWORD_BOOST * sum(1 for p in self.keywords.get(name, ()) if p.search(text)),
-                                  MAX_KEYWORD_BOOST))
-            for name, sim in similarity.items()
-        }
+        return {name: _Match(sim, self._boost(name, text)) for name, sim in similarity.items()}
+
+    def _boost(self, intent: str, text: str) -> float:
+        hits = sum(1 for pattern in self.keywords.get(intent, ()) if pattern.search(text))
+        return min(hits * KEYWORD_BOOST, MAX_KEYWORD_BOOST)
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,9 @@ def test_paraphrase_lists_cover_every_intent_and_are_not_copies_of_the_examples(
         ("what does high risk mean", "en", "risk_meaning"),  # "hi" inside "high" must not make it a greeting
         ("고맙습니다", "ko", "thanks"),  # keyword "고마" matches the conjugated "고맙"
         ("is this skin cancer", "en", "is_it_cancer"),  # several-word keyword with one extra word inside
+        ("much appreciated", "en", "thanks"),  # keyword "appreciate" with an English ending
+        # the nearest example (melanoma) is not close enough to trust; the intent with a keyword ("어떤 의사") is
+        ("피부암은 어떤 의사가 치료해요", "ko", "find_dermatologist"),
     ],
 )
 def test_questions_route_across_languages_spelling_and_inflection(catalog, question, lang, intent):
