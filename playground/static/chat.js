@@ -66,7 +66,10 @@ function renderEntities(parent, text, start, end, entities) {
     parent.append(text.slice(pos, e.offset));
     const el = entityElement(e);
     renderEntities(el, text, e.offset, eEnd, inner);
-    if (el.tagName === "A") el.href = e.url || el.textContent;
+    if (el.tagName === "A") {
+      const href = e.url || el.textContent;
+      if (/^(https?:|tg:)/i.test(href)) el.href = href;  // never javascript: or data: links
+    }
     parent.append(el);
     pos = eEnd;
   }
@@ -95,7 +98,7 @@ function inlineKeyboard(message) {
       const b = document.createElement("button");
       b.type = "button";
       b.textContent = button.text;
-      if (button.url) {
+      if (button.url && /^(https?:|tg:)/i.test(button.url)) {
         b.addEventListener("click", () => window.open(button.url, "_blank", "noopener"));
       } else if (button.callback_data !== undefined) {
         b.dataset.callback = button.callback_data;
