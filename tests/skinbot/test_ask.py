@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.messages import load_catalog
+from bot.messages import MessagesError, load_catalog
 from skinbot.cli import main
 
 CARD = {
@@ -108,3 +108,16 @@ def test_bad_lang_is_refused_by_the_parser(capsys):
         main(["ask", "--lang", "fr", "hello"])
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_unusable_message_files_exit_with_a_message(capsys, monkeypatch, config_with_models):
+    config, _ = config_with_models
+
+    def broken_catalog() -> None:
+        raise MessagesError("messages/ko.yaml has no key 'intents'")
+
+    monkeypatch.setattr("bot.messages.load_catalog", broken_catalog)
+    assert main(["--config", str(config), "ask", "what is melanoma"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "no key 'intents'" in captured.err
