@@ -79,7 +79,6 @@ async def _advance(s: Services, lang: Language, query: CallbackQuery, session: S
 async def _finish(s: Services, lang: Language, query: CallbackQuery, session: Session) -> None:
     advice = advise(session.risk, await s.storage.answers(session.id), s.config.policy)
     if not await s.storage.finish_session(session.id, session.user_id, advice):
-        await query.answer(s.text(lang, "checklist.closed"))
-        return
+        return  # a concurrent press finished it first and shows the advice
     await show(query, render.advice_text(s.catalog, lang, advice),
                keyboards.reminders(s.catalog, lang, s.config.bot.reminder_months))
