@@ -116,3 +116,20 @@ async def test_restart_in_the_middle_resumes_where_the_user_was(tmp_path):
 
 def _session_id(env):
     return rows(env, "SELECT MAX(id) FROM sessions")[0][0]
+
+
+async def test_concurrent_presses_store_one_answer_and_one_advice(env):
+    import asyncio
+
+    chat = env.chat()
+    await chat.photo(LOW)
+    offer_id = env.telegram.last_message_id(chat.user_id)
+    await chat.press_label("Answer the questions")
+    session = _session_id(env)
+    for position in range(len(QUESTIONS) - 1):
+        await chat.press(offer_id, f"q:ans:{session}:{position}:n")
+    last = len(QUESTIONS) - 1
+    await asyncio.gather(*(chat.press(offer_id, f"q:ans:{session}:{last}:{code}") for code in "ynu" * 3))
+    assert len(rows(env, "SELECT * FROM answers")) == len(QUESTIONS)
+    assert len(rows(env, "SELECT * FROM advice")) == 1
+    assert not any("something went wrong" in text for text in env.telegram.texts())
