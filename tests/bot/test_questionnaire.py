@@ -1,3 +1,4 @@
+import asyncio
 import sqlite3
 import time
 
@@ -119,8 +120,6 @@ def _session_id(env):
 
 
 async def test_concurrent_presses_store_one_answer_and_one_advice(env):
-    import asyncio
-
     chat = env.chat()
     await chat.photo(LOW)
     offer_id = env.telegram.last_message_id(chat.user_id)
