@@ -1,6 +1,7 @@
 import argparse
 import asyncio
 import socket
+from dataclasses import replace
 
 import aiohttp
 import pytest
@@ -99,8 +100,6 @@ def test_base_urls_and_timeouts_come_from_config(tmp_path):
 
 
 def test_unknown_red_flag_is_a_config_error(tmp_path):
-    from dataclasses import replace
-
     config = replace(make_config(tmp_path), policy=PolicyConfig(red_flags=("bleding",)))
     with pytest.raises(ConfigError, match="bleding"):
         build_application(config, FakeAnalyzer(), TOKEN, request=FakeTelegram())

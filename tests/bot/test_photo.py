@@ -1,5 +1,6 @@
 import sqlite3
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -56,8 +57,6 @@ async def test_the_assessment_is_stored_with_hash_and_no_photo_is_kept(env, tmp_
 
 
 async def test_photos_are_kept_by_hash_only_when_configured_and_forget_removes_them(tmp_path):
-    from dataclasses import replace
-
     config = make_config(tmp_path)
     config = replace(config, storage=replace(config.storage, keep_photos=True))
     env = make_env(config)
