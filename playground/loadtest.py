@@ -34,7 +34,8 @@ class LoadSpec:
     photos_per_user: int
     images: tuple[Path, ...]
     reply_timeout_s: float = 30.0
-    think_s: float = 2.0  # a person reads and taps: the pause between a reply and the user's next action
+    think_s: float = 3.0  # a person reads and taps: the pause between a reply and the user's next action
+    ramp_s: float = 10.0  # users start one after another, evenly over this many seconds
 
 
 @dataclass
@@ -51,6 +52,7 @@ class LoadReport:
     users: int
     photos_per_user: int
     think_s: float
+    ramp_s: float
     expected_replies: int
     received_replies: int
     lost_replies: int
@@ -69,7 +71,8 @@ class LoadReport:
     def summary(self) -> str:
         """The report as a few human-readable lines."""
         return "\n".join([
-            f"users {self.users} x {self.photos_per_user} photo(s) + questionnaire, think time {self.think_s:g} s",
+            f"users {self.users} x {self.photos_per_user} photo(s) + questionnaire, think time {self.think_s:g} s, "
+            f"ramp-up {self.ramp_s:g} s",
             f"replies: {self.received_replies} received / {self.expected_replies} expected "
             f"({self.lost_replies} lost, {self.duplicated_replies} duplicated)",
             f"photo -> reply latency: p50 {self.photo_p50_ms:.0f} ms, p95 {self.photo_p95_ms:.0f} ms",
@@ -104,11 +107,11 @@ async def _act(chat: Chat, tally: UserTally, latencies: list[float], timeout: fl
 async def simulate_user(client: ChatClient, index: int, spec: LoadSpec) -> tuple[Chat, UserTally]:
     """One user: for each photo, send it, then answer every question ("not sure" to each) until the advice.
 
-    Users start spread over one think time, so that they do not all act in the same instant.
+    Users start evenly spread over the ramp-up time (as people arrive), not all in the same instant.
     """
     chat = await client.new_chat(f"load-{index}", "ko" if index % 2 else "en")
     tally = UserTally()
-    await asyncio.sleep(spec.think_s * index / spec.users)
+    await asyncio.sleep(spec.ramp_s * index / spec.users)
     for photo in range(spec.photos_per_user):
         image = spec.images[(index + photo) % len(spec.images)]
         await chat.send_photo(image.read_bytes(), filename=image.name)
@@ -166,7 +169,8 @@ async def run_load(spec: LoadSpec, config_path: Path | None, cwd: Path | None = 
     photo = [x for t in tallies for x in t.photo_latencies_s]
     button = [x for t in tallies for x in t.button_latencies_s]
     return LoadReport(
-        users=spec.users, photos_per_user=spec.photos_per_user, think_s=spec.think_s, expected_replies=expected,
+        users=spec.users, photos_per_user=spec.photos_per_user, think_s=spec.think_s, ramp_s=spec.ramp_s,
+        expected_replies=expected,
         received_replies=received, lost_replies=expected - answered, duplicated_replies=received - answered,
         photo_p50_ms=percentile_ms(photo, 50), photo_p95_ms=percentile_ms(photo, 95),
         button_p50_ms=percentile_ms(button, 50), button_p95_ms=percentile_ms(button, 95),

@@ -26,8 +26,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--photos", type=int, default=3, help="photos per user, each followed by the questionnaire")
     parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES,
                         help=f"folder of lesion photos (default {DEFAULT_IMAGES}: {', '.join(IMAGE_PATTERNS)})")
-    parser.add_argument("--think", type=float, default=2.0,
-                        help="seconds each user pauses between a reply and their next action (default 2; 0 = flat out)")
+    parser.add_argument("--think", type=float, default=3.0,
+                        help="seconds each user pauses between a reply and their next action (default 3; 0 = flat out)")
+    parser.add_argument("--ramp", type=float, default=10.0,
+                        help="seconds over which the users start, evenly (default 10; 0 = all at once)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each reply")
     parser.add_argument("--p95-target-ms", type=float, default=1000.0, help="photo-to-reply p95 target")
     parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
@@ -38,8 +40,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     """Run the load test and print its report; the exit code says whether the targets were met."""
     from playground.loadtest import LoadSpec, run_load
 
-    if args.users < 1 or args.photos < 1 or args.timeout <= 0 or args.think < 0:
-        print("skinbot loadtest: --users and --photos must be at least 1, --timeout positive, --think >= 0",
+    if args.users < 1 or args.photos < 1 or args.timeout <= 0 or args.think < 0 or args.ramp < 0:
+        print("skinbot loadtest: --users and --photos must be at least 1, --timeout positive, --think and --ramp >= 0",
               file=sys.stderr)
         return 2
     images = sorted(p for pattern in IMAGE_PATTERNS for p in args.images.glob(pattern))
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
               file=sys.stderr)
         return 2
     spec = LoadSpec(users=args.users, photos_per_user=args.photos, images=tuple(images), reply_timeout_s=args.timeout,
-                    think_s=args.think)
+                    think_s=args.think, ramp_s=args.ramp)
     print(f"skinbot loadtest: {spec.users} users x {spec.photos_per_user} photo(s) + questionnaire…", flush=True)
     report = asyncio.run(run_load(spec, config_path=args.config))
     print(report.summary())

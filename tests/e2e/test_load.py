@@ -16,7 +16,7 @@ def test_loadtest_command_delivers_every_reply_once(tmp_path, monkeypatch, capsy
     config_path = write_config(tmp_path, {})
     report_path = tmp_path / "report.json"
     code = main(["--config", str(config_path), "loadtest", "--users", str(USERS), "--photos", str(PHOTOS),
-                 "--think", "0.3", "--p95-target-ms", "5000", "--json", str(report_path)])
+                 "--think", "0.3", "--ramp", "1", "--p95-target-ms", "5000", "--json", str(report_path)])
     printed = capsys.readouterr().out
     report = json.loads(report_path.read_text())
     questions = len(load_catalog().section("en", "checklist.questions"))
