@@ -26,3 +26,10 @@ def test_loadtest_command_delivers_every_reply_once(tmp_path, monkeypatch, capsy
     assert report["lost_replies"] == 0 and report["duplicated_replies"] == 0
     assert 0 < report["photo_p50_ms"] <= report["photo_p95_ms"] and report["bot_peak_rss_mb"] > 20
     assert code == 0 and "targets met" in printed
+
+
+def test_loadtest_refuses_bad_arguments_and_missing_photos(tmp_path, capsys):
+    assert main(["loadtest", "--users", "0"]) == 2
+    assert "--users and --photos must be at least 1" in capsys.readouterr().err
+    assert main(["loadtest", "--images", str(tmp_path)]) == 2
+    assert "no lesion photos" in capsys.readouterr().err
