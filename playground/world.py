@@ -192,7 +192,7 @@ class World:
         if message["from"]["id"] != self.bot_user["id"]:
             raise bad_request("message can't be edited")
         updated = {**message, **changes}
-        if "reply_markup" not in changes or not changes["reply_markup"]:
+        if not changes.get("reply_markup"):  # an edit without a keyboard removes it, as on Telegram
             updated.pop("reply_markup", None)
         if "text" in changes and "entities" not in changes:
             updated.pop("entities", None)
