@@ -108,8 +108,10 @@ class Pipeline:
         Raises `inference.card.ModelCardError` with a readable message if the card or model is missing or wrong.
         """
         card = load_card(config.models.card_path, verify=True)
+        settings = config.inference
         pool = InterpreterPool(
-            card.file("model"), card.input_size, card.gate_output, card.lesion_output, config.inference.workers
+            card.file("model"), card.input_size, card.gate_output, card.lesion_output, settings.workers,
+            settings.model_threads,
         )
         return cls(card, pool, config.inference, config.quality)
 

@@ -209,6 +209,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     result = {
         "model_version": pipeline.card.version,
         "workers": config.inference.workers,
+        "model_threads": config.inference.model_threads,
         "cpu_count": os.cpu_count(),
         "load_avg_1m_before": round(load_before, 2),
         "p50_ms": phone_latency["ms"]["total"]["p50"],
@@ -233,8 +234,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
 def report(result: dict[str, Any]) -> str:
     """The human-readable bench report."""
     lines = [
-        f"model {result['model_version']}, {result['workers']} interpreter(s), {result['cpu_count']} CPU(s), "
-        f"load average before {result['load_avg_1m_before']}",
+        f"model {result['model_version']}, {result['workers']} interpreter(s) x {result['model_threads']} thread(s), "
+        f"{result['cpu_count']} CPU(s), load average before {result['load_avg_1m_before']}",
         "",
         f"{'per photo (ms)':<26}" + "".join(f"{stage:>12}" for stage in STAGES),
     ]

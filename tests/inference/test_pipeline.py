@@ -160,6 +160,13 @@ def test_concurrent_use_gives_the_same_answers_as_sequential(pipeline: Pipeline)
         assert result.malignancy == expected.malignancy
 
 
+def test_multithreaded_interpreters_give_the_same_scores(pipeline: Pipeline, model_dir: Path) -> None:
+    data = (FIXTURES / "malignant_1.jpg").read_bytes()
+    with Pipeline.from_config(config_for(model_dir, workers=1, model_threads=2)) as threaded:
+        result = threaded.analyze(data)
+    assert result.malignancy == pytest.approx(pipeline.analyze(data).malignancy, abs=1e-6)
+
+
 def test_model_file_that_does_not_match_the_card_is_refused(model_dir: Path, tmp_path: Path) -> None:
     shutil.copytree(model_dir, tmp_path / "models")
     model = tmp_path / "models" / "skinbot.tflite"
