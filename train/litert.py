@@ -37,6 +37,8 @@ def to_litert(
 
     def serve(image: Any) -> dict[str, Any]:
         outputs = model(image, training=False)
+        if isinstance(outputs, dict):
+            return {name: outputs[name] for name in output_names}
         if not isinstance(outputs, list | tuple):
             outputs = [outputs]
         return dict(zip(output_names, outputs, strict=True))

@@ -27,9 +27,9 @@ from train.lesion import lesion_data
 from train.metrics import confusion, roc_auc
 
 log = logging.getLogger(__name__)
-SUBSET_TRAIN = 2400
-SUBSET_VAL = 900
-SEARCH_FINETUNE_EPOCHS = 4
+SUBSET_TRAIN = 1600
+SUBSET_VAL = 700
+SEARCH_FINETUNE_EPOCHS = 3
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class Trial:
     head_learning_rate: float
     finetune_learning_rate: float
     batch_size: int
+    sources: tuple[str, ...] = ("kaggle", "ham10000", "pad_ufes_20")
+    views: int = 2  # cached views per training image: 1 = no augmentation
 
 
 def trials() -> list[Trial]:
@@ -53,28 +55,33 @@ def trials() -> list[Trial]:
     grid += [dataclasses.replace(default, head_learning_rate=lr) for lr in (3e-4, 3e-3)]
     grid += [dataclasses.replace(default, finetune_learning_rate=lr) for lr in (1e-4, 1e-3)]
     grid += [dataclasses.replace(default, batch_size=32)]
-    grid += [dataclasses.replace(default, finetune_from_block=block) for block in (14, 12)]
+    grid += [dataclasses.replace(default, finetune_from_block=block) for block in (14, 13)]
+    data_variants = (("kaggle",), ("kaggle", "ham10000"), ("kaggle", "ham10000", "pad_ufes_20", "ph2"))
+    grid += [dataclasses.replace(default, sources=sources) for sources in data_variants]
+    grid += [dataclasses.replace(default, views=1)]
     return grid
 
 
 def run_search(config: Config, run_dir: Path) -> list[dict[str, Any]]:
     """Run every trial and write `search.json` and `models/report/search.md`."""
     tc = config.train
-    data = lesion_data(config.data.root, tc.lesion_sources, tc.val_fraction, tc.seed)
-    train = _subset(data.train, SUBSET_TRAIN, tc.seed)
-    val = _subset(data.val, SUBSET_VAL, tc.seed)
+    # One validation subset for every trial (from the default pool), so their numbers compare.
+    val = _subset(lesion_data(config.data.root, tc.lesion_sources, tc.val_fraction, tc.seed).val, SUBSET_VAL, tc.seed)
+    val_groups = {s.group for s in val}
     results = []
     for trial in trials():
         started = time.perf_counter()
+        pool = lesion_data(config.data.root, trial.sources, tc.val_fraction, tc.seed)
+        train = _subset([s for s in pool.train if s.group not in val_groups], SUBSET_TRAIN, tc.seed)
         spec = FeatureSpec(trial.backbone, trial.input_size, trial.finetune_from_block, tc.seed)
-        train_f = compute_features(spec, train, 2, tc.cache_dir / "search", "search_train")
+        train_f = compute_features(spec, train, trial.views, tc.cache_dir / "search", "search_train")
         val_f = compute_features(spec, val, 1, tc.cache_dir / "search", "search_val")
         results.append({**dataclasses.asdict(trial), **_fit_trial(trial, train_f, val_f, run_dir, tc.seed),
                         "seconds": round(time.perf_counter() - started, 1)})
         log.info("search: %s", results[-1])
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "search.json").write_text(json.dumps(results, indent=2))
-    _write_table(results, len(train), len(val), config.models.dir / "report" / "search.md")
+    _write_table(results, SUBSET_TRAIN, len(val), config.models.dir / "report" / "search.md")
     return results
 
 
@@ -111,17 +118,19 @@ def _write_table(results: list[dict[str, Any]], n_train: int, n_val: int, path: 
     lines = [
         "# Hyperparameter search",
         "",
-        f"Made by `skinbot train search`: every trial trains on the same lesion-grouped subset ({n_train} training"
-        f" images, 2 cached views each) and is scored on the same validation subset ({n_val} images). Phase 1 is the"
+        f"Made by `skinbot train search`: every trial trains on a lesion-grouped subset ({n_train} training"
+        f" images of its data sources, 2 cached views each unless stated) and is scored on the same validation"
+        f" subset ({n_val} images of the default pool, never in any trial's training data). Phase 1 is the"
         f" head on frozen features (up to 30 epochs, early stopping); phase 2 fine-tunes from the given block for"
         f" {SEARCH_FINETUNE_EPOCHS} epochs. Sorted by validation ROC AUC after phase 2. No test set is used.",
         "",
-        "| backbone | input | fine-tuned from block | head lr | fine-tune lr | batch | val AUC (head only) |"
-        " val AUC | val accuracy | seconds |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| backbone | input | fine-tuned from block | head lr | fine-tune lr | batch | data | views |"
+        " val AUC (head only) | val AUC | val accuracy | seconds |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in sorted(results, key=lambda r: -r["val_auc"]):
         lines.append(f"| {r['backbone']} | {r['input_size']} | {r['finetune_from_block']} | {r['head_learning_rate']:g}"
-                     f" | {r['finetune_learning_rate']:g} | {r['batch_size']} | {r['val_auc_head']:.4f} | "
+                     f" | {r['finetune_learning_rate']:g} | {r['batch_size']} | {'+'.join(r['sources'])} | {r['views']}"
+                     f" | {r['val_auc_head']:.4f} | "
                      f"{r['val_auc']:.4f} | {r['val_accuracy']:.4f} | {r['seconds']} |")
     path.write_text("\n".join(lines) + "\n")
