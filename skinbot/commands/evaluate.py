@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from skinbot.commands.data_option import add_data_option, with_data_option
 from skinbot.config import Config
 
 
@@ -17,7 +17,7 @@ def register(sub: Any) -> None:
     """Add the `evaluate` subcommand."""
     parser = sub.add_parser("evaluate", help="evaluate the exported model (needs the [train] extra)",
                             description=__doc__)
-    parser.add_argument("--data", type=Path, default=None, help="data root (default: config data.root or SKINBOT_DATA)")
+    add_data_option(parser)
     parser.add_argument("--report", type=Path, default=None, help="report directory (default: <models>/report)")
     parser.set_defaults(handler=run)
 
@@ -25,8 +25,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     """Evaluate and print the headline numbers as JSON."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if args.data is not None:
-        config = dataclasses.replace(config, data=dataclasses.replace(config.data, root=args.data))
+    config = with_data_option(args, config)
     from inference.card import ModelCardError
     from train.datasets import DatasetError
     from train.evaluate import evaluate

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from skinbot.commands.data_option import add_data_option, with_data_option
 from skinbot.config import Config
 
 STAGES = ("lesion", "gate", "export", "all", "search")
@@ -21,7 +22,7 @@ def register(sub: Any) -> None:
     parser.add_argument("stage", choices=STAGES,
                         help="lesion: stage 2; gate: stage 1 (needs lesion); export: write models/; all: the three; "
                              "search: hyperparameter search (writes models/report/search.md)")
-    parser.add_argument("--data", type=Path, default=None, help="data root (default: config data.root or SKINBOT_DATA)")
+    add_data_option(parser)
     parser.add_argument("--runs", type=Path, default=None, help="checkpoints and logs (default: train.runs_dir)")
     parser.add_argument("--out", type=Path, default=None, help="models directory to export into (default: models.dir)")
     parser.set_defaults(handler=run)
@@ -30,8 +31,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run the requested training stage(s)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if args.data is not None:
-        config = dataclasses.replace(config, data=dataclasses.replace(config.data, root=args.data))
+    config = with_data_option(args, config)
     if args.out is not None:
         config = dataclasses.replace(config, models=dataclasses.replace(config.models, dir=args.out))
     runs = args.runs or config.train.runs_dir
