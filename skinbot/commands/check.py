@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 from collections import Counter
@@ -108,7 +109,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from inference.card import ModelCardError
     from inference.pipeline import Pipeline
 
-    out = sys.stdout
     missing = [p for p in args.paths if not p.exists()]
     for path in missing:
         print(f"skinbot check: no such file or directory: {path}", file=sys.stderr)
@@ -120,15 +120,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"skinbot check: cannot load the model: {exc}", file=sys.stderr)
         return 2
     records: list[dict[str, Any]] = []
-    if not args.json:
-        print(f"model {pipeline.card.version}", file=out)
-        print(TABLE_HEADER, file=out)
     with pipeline, ThreadPoolExecutor(max_workers=config.inference.workers) as executor:
         files = list(iter_files(args.paths))
-        for path, result in zip(files, executor.map(lambda p: assess_file(pipeline, p), files), strict=True):
-            record = to_record(path, result)
-            records.append(record)
-            print(json.dumps(record, ensure_ascii=False) if args.json else table_row(record), file=out, flush=True)
-    if not args.json:
-        print(summary(records), file=out)
+        try:
+            if not args.json:
+                print(f"model {pipeline.card.version}\n{TABLE_HEADER}")
+            for path, result in zip(files, executor.map(lambda p: assess_file(pipeline, p), files), strict=True):
+                record = to_record(path, result)
+                records.append(record)
+                print(json.dumps(record, ensure_ascii=False) if args.json else table_row(record), flush=True)
+            if not args.json:
+                print(summary(records))
+        except BrokenPipeError:
+            # The reader went away (e.g. `| head`): stop quietly, without analysing the rest.
+            executor.shutdown(cancel_futures=True)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

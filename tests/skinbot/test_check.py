@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,6 +118,21 @@ def test_special_files_are_skipped_not_read(
     assert code == 0
     assert "not a regular file" in err
     assert [json.loads(line)["path"] for line in out.splitlines()] == [str(photo)]
+
+
+def test_reader_closing_the_pipe_stops_check_quietly(tmp_path: Path, model_dir: Path) -> None:
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(400):  # ~80 kB of JSON lines: more than a pipe buffer holds, so writing must hit the closed pipe
+        shutil.copy(FIXTURES / "notskin_tench.jpg", many / f"{i:03d}.jpg")
+    command = [sys.executable, "-m", "skinbot", "--config", str(config_file(tmp_path, model_dir)), "check", "--json"]
+    process = subprocess.Popen([*command, str(many)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    assert process.wait(timeout=60) == 0
+    assert json.loads(first)["path"].endswith("000.jpg")
+    assert b"Traceback" not in process.stderr.read()
 
 
 def test_missing_model_is_a_clear_error_not_a_traceback(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
