@@ -41,11 +41,13 @@ def decode(
     max_pixels: int = _DEFAULTS.max_pixels,
     draft_side: int = _DEFAULTS.decode_draft_side,
     max_bytes: int = _DEFAULTS.max_image_bytes,
+    max_full_pixels: int = _DEFAULTS.max_full_decode_pixels,
 ) -> Decoded:
     """Decode `data` into an RGB image; never raises on bad input.
 
     JPEGs at least twice `draft_side` on both sides are decoded at 1/2, 1/4 or 1/8 scale, keeping both sides
-    >= `draft_side` (0 disables this). Animated images yield their first frame.
+    >= `draft_side` (0 disables this), so they may have up to `max_pixels`. Other formats decode at full size and
+    are held to `max_full_pixels`, which bounds the memory one photo can take. Animated images yield their first frame.
     """
     if not data:
         return Decoded(None, "empty")
@@ -60,10 +62,11 @@ def decode(
         return Decoded(None, "not_an_image")
     source_size = image.size
     width, height = source_size
-    if width * height > max_pixels:
+    drafted = draft_side > 0 and image.format == "JPEG"
+    if width * height > (max_pixels if drafted else min(max_pixels, max_full_pixels)):
         return Decoded(None, "too_many_pixels", source_size)
     try:
-        if draft_side > 0 and image.format == "JPEG":
+        if drafted:
             image.draft("RGB", (draft_side, draft_side))
         image.load()
     except Image.DecompressionBombError:

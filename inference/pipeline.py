@@ -76,7 +76,9 @@ def prepare(image_bytes: bytes, input_size: int, inference: InferenceConfig, qua
     start = time.perf_counter()
     # Reduced-size JPEG decoding never goes below what the model needs.
     draft_side = max(inference.decode_draft_side, input_size) if inference.decode_draft_side else 0
-    decoded = decode(image_bytes, inference.max_pixels, draft_side, inference.max_image_bytes)
+    decoded = decode(
+        image_bytes, inference.max_pixels, draft_side, inference.max_image_bytes, inference.max_full_decode_pixels
+    )
     timings["decode"] = _ms_since(start)
     if decoded.image is None:
         unreadable = Assessment("unreadable", issues=(decoded.reason or "not_an_image",))

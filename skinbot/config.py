@@ -67,6 +67,7 @@ class InferenceConfig:
     model_threads: int = 1
     max_image_bytes: int = 20_000_000
     max_pixels: int = 50_000_000
+    max_full_decode_pixels: int = 16_000_000
     decode_draft_side: int = 224
 
 

@@ -78,6 +78,17 @@ def test_configured_pixel_limit_is_checked_before_decoding() -> None:
     assert result.source_size == (8_000, 8_000)
 
 
+def test_full_size_formats_have_a_lower_pixel_limit_than_drafted_jpegs() -> None:
+    # 20 megapixels of one colour: a tiny file that would take 60 MB or more to decode at full size.
+    flat = Image.new("RGB", (5000, 4000), (200, 150, 140))
+    png, jpeg = encode(flat, "PNG"), encode(flat, "JPEG", quality=80)
+    assert len(png) < 200_000
+    assert decode(png, max_pixels=50_000_000, max_full_pixels=16_000_000).reason == "too_many_pixels"
+    drafted = decode(jpeg, max_pixels=50_000_000, draft_side=224, max_full_pixels=16_000_000)
+    assert drafted.image is not None and drafted.image.size == (625, 500)
+    assert decode(jpeg, max_pixels=50_000_000, draft_side=0, max_full_pixels=16_000_000).reason == "too_many_pixels"
+
+
 def test_one_pixel_image_decodes() -> None:
     result = decode(encode(Image.new("RGB", (1, 1), (10, 20, 30)), "PNG"))
     assert result.reason is None
