@@ -1,8 +1,8 @@
 """The Telegram `Application`, built in one place from the typed config, and `serve` to run it in any event loop.
 
-Robustness comes from python-telegram-bot's own mechanisms: AIORateLimiter retries 429s after `retry_after`,
-HTTPXRequest timeouts bound every call, the updater retries failed getUpdates calls, and a global error handler
-apologises for anything else.
+Robustness: AIORateLimiter retries 429s after `retry_after` and `bot.retry` retries calls lost to network errors,
+timeouts and 5xx answers; HTTPXRequest timeouts bound every call, the updater retries failed getUpdates calls, and a
+global error handler apologises for anything else.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from urllib.parse import urlparse
 from telegram import BotCommand, BotCommandScopeAllPrivateChats
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -33,6 +32,7 @@ from bot.handlers import commands, errors, free_text, other, photo, questionnair
 from bot.messages import LANGUAGES, Catalog, load_catalog
 from bot.ports import Analyzer
 from bot.ratelimit import SlidingWindowLimiter
+from bot.retry import RetryingRateLimiter
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.storage import Storage
 from skinbot.config import Config, ConfigError
@@ -62,7 +62,8 @@ def build_application(
         .token(token)
         .base_url(bot.api_base_url)
         .base_file_url(bot.resolved_file_base_url)
-        .rate_limiter(AIORateLimiter(overall_max_rate=bot.max_sends_per_second, max_retries=bot.send_max_retries))
+        .rate_limiter(RetryingRateLimiter(overall_max_rate=bot.max_sends_per_second, max_retries=bot.send_max_retries,
+                                          network_retries=bot.network_retries, backoff_s=bot.network_retry_backoff_s))
         .concurrent_updates(bot.concurrent_updates)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

@@ -101,6 +101,8 @@ class BotConfig:
     reminder_months: tuple[int, ...] = (1, 3)
     concurrent_updates: int = 64
     send_max_retries: int = 3
+    network_retries: int = 3
+    network_retry_backoff_s: float = 0.5
     max_sends_per_second: float = 30.0
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 20.0

@@ -16,6 +16,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import keyboards, render
+from bot.retry import with_retries
 from bot.services import Services, services
 from inference.assessment import Assessment
 
@@ -68,7 +69,7 @@ async def _intake(update: Update, context: ContextTypes.DEFAULT_TYPE, file_id: s
         return
     await s.storage.record_consent(user.id)
     async with _typing(context.bot, message.chat_id):
-        data = await _download(context.bot, file_id)
+        data = await _download(context.bot, file_id, s.config.bot.network_retries, s.config.bot.network_retry_backoff_s)
         if data is None:
             await message.reply_text(s.text(lang, "photo.download_failed"))
             return
@@ -93,11 +94,11 @@ def _album_position(message: Message, chat_data: dict[Any, Any] | None) -> Liter
     return "first"
 
 
-async def _download(bot: Bot, file_id: str) -> bytes | None:
-    """The file's bytes, or None if Telegram could not deliver them."""
+async def _download(bot: Bot, file_id: str, retries: int, backoff_s: float) -> bytes | None:
+    """The file's bytes, or None if Telegram could not deliver them (after retries of transient failures)."""
     try:
-        telegram_file = await bot.get_file(file_id)
-        return bytes(await telegram_file.download_as_bytearray())
+        telegram_file = await bot.get_file(file_id)  # retried by the rate limiter
+        return bytes(await with_retries(telegram_file.download_as_bytearray, retries, backoff_s, "download"))
     except TelegramError as exc:
         logger.warning("photo download failed: %s", exc)
         return None
