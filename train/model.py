@@ -16,10 +16,15 @@ GATE_OUTPUT = "gate_logit"
 LESION_OUTPUT = "lesion_logit"
 FEATURES = 1280
 HEAD_DROPOUT = 0.3
+# The gate separates many unlike kinds of photo from lesions: a small hidden layer gives it the room a single linear
+# boundary lacks. The lesion head stays linear on the fine-tuned features.
+HIDDEN_UNITS = {GATE_OUTPUT: 128, LESION_OUTPUT: 0}
 
 
 def _logit_head(features: keras.KerasTensor, name: str) -> keras.KerasTensor:
     x = layers.Dropout(HEAD_DROPOUT, name=f"{name}_dropout")(features)
+    if HIDDEN_UNITS[name]:
+        x = layers.Dense(HIDDEN_UNITS[name], activation="relu", name=f"{name}_hidden")(x)
     return layers.Dense(1, name=name)(x)
 
 

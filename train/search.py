@@ -81,7 +81,8 @@ def run_search(config: Config, run_dir: Path) -> list[dict[str, Any]]:
         log.info("search: %s", results[-1])
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "search.json").write_text(json.dumps(results, indent=2))
-    _write_table(results, SUBSET_TRAIN, len(val), config.models.dir / "report" / "search.md")
+        # Rewritten after every trial: an interrupted search still leaves its table.
+        write_table(results, len(val), config.models.dir / "report" / "search.md")
     return results
 
 
@@ -113,12 +114,13 @@ def _fit_trial(trial: Trial, train_f: Any, val_f: Any, run_dir: Path, seed: int)
             "val_accuracy": confusion(val_f.labels, probs, 0.5).accuracy}
 
 
-def _write_table(results: list[dict[str, Any]], n_train: int, n_val: int, path: Path) -> None:
+def write_table(results: list[dict[str, Any]], n_val: int, path: Path) -> None:
+    """The Markdown results table, best validation AUC first."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [
         "# Hyperparameter search",
         "",
-        f"Made by `skinbot train search`: every trial trains on a lesion-grouped subset ({n_train} training"
+        f"Made by `skinbot train search`: every trial trains on a lesion-grouped subset ({SUBSET_TRAIN} training"
         f" images of its data sources, 2 cached views each unless stated) and is scored on the same validation"
         f" subset ({n_val} images of the default pool, never in any trial's training data). Phase 1 is the"
         f" head on frozen features (up to 30 epochs, early stopping); phase 2 fine-tunes from the given block for"
