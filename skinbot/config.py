@@ -64,7 +64,7 @@ class TrainConfig:
 @dataclass(frozen=True)
 class InferenceConfig:
     workers: int = 2
-    model_threads: int = 1
+    model_threads: int = 2
     max_image_bytes: int = 20_000_000
     max_pixels: int = 50_000_000
     max_full_decode_pixels: int = 16_000_000
