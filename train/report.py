@@ -204,6 +204,11 @@ def _markdown(card: ModelCard, metrics: dict[str, Any]) -> str:
         *[f"| {n} | {_fmt(v)} |" for n, v in gate["rejection"].items()],
         *[f"| not_skin: {n} (n={v['n']}) | {_fmt(v['rejected'])} |" for n, v in gate["rejection_by_category"].items()],
         "",
+        "## Hyperparameter search",
+        "",
+        "[search.md](search.md) (`skinbot train search`): backbone size (Lite0/1/2), input size, fine-tuned depth,"
+        " learning rates, batch size, training data sources and augmentation, on validation data only.",
+        "",
         "## Plots",
         "",
         "![training curves](training_curves.png)",
