@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.checklist import ANSWER_VALUES
 from bot.messages import LANGUAGES, Catalog, Language
+
+# A keyboard that needs only the catalog and the user's language (e.g. `languages`, `forget`).
+MarkupFactory = Callable[[Catalog, Language], InlineKeyboardMarkup]
 
 # Callback data: "q:start:<session>", "q:skip:<session>", "q:ans:<session>:<position>:<y|n|u>",
 # "lang:<code>", "forget:<yes|no>", "remind:<months>".

@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import keyboards, render
-from bot.handlers.common import show
+from bot.handlers.common import reply_template, show
 from bot.intents import accuracy_figures  # the one place that knows the model card's metrics layout
 from bot.messages import Language
 from bot.services import services
@@ -28,10 +28,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List what the bot does and its commands."""
-    s = services(context)
-    assert update.effective_message is not None
-    lang = await s.language(update.effective_user)
-    await update.effective_message.reply_text(s.text(lang, "help.text"))
+    await reply_template(update, context, "help.text")
 
 
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -46,11 +43,7 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Offer the languages."""
-    s = services(context)
-    assert update.effective_message is not None
-    lang = await s.language(update.effective_user)
-    await update.effective_message.reply_text(s.text(lang, "language.prompt"),
-                                              reply_markup=keyboards.languages(s.catalog, lang))
+    await reply_template(update, context, "language.prompt", keyboards.languages)
 
 
 async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -84,11 +77,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Ask for confirmation before deleting everything about the user."""
-    s = services(context)
-    assert update.effective_message is not None
-    lang = await s.language(update.effective_user)
-    await update.effective_message.reply_text(s.text(lang, "forget.confirm"),
-                                              reply_markup=keyboards.forget(s.catalog, lang))
+    await reply_template(update, context, "forget.confirm", keyboards.forget)
 
 
 async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -5,23 +5,17 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.services import services
+from bot.handlers.common import reply_template
 
 
 async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, voice, video, locations, contacts, polls…: say what the bot can read."""
-    s = services(context)
-    assert update.effective_message is not None
-    lang = await s.language(update.effective_user)
-    await update.effective_message.reply_text(s.text(lang, "unsupported"))
+    await reply_template(update, context, "unsupported")
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command the bot does not have: show the help."""
-    s = services(context)
-    assert update.effective_message is not None
-    lang = await s.language(update.effective_user)
-    await update.effective_message.reply_text(s.text(lang, "help.text"))
+    await reply_template(update, context, "help.text")
 
 
 async def ignore(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
