@@ -7,9 +7,13 @@ import asyncio
 import os
 import signal
 import sys
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from skinbot.config import Config, ConfigError
+
+if TYPE_CHECKING:
+    from inference.pipeline import Pipeline
 
 TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN"
 WEBHOOK_SECRET_VARIABLE = "SKINBOT_WEBHOOK_SECRET"
@@ -33,8 +37,6 @@ def run_without_token(config: Config) -> int:
     """No token: the local playground, i.e. the Bot API emulator with its web chat page and the bot against it,
     in one event loop (see `playground.runner`), until Ctrl-C / SIGTERM."""
     from bot.app import build_application, serve
-    from inference.card import ModelCardError
-    from inference.pipeline import Pipeline
     from playground.runner import serve_playground
 
     print(
@@ -42,50 +44,45 @@ def run_without_token(config: Config) -> int:
         f"To serve Telegram, create a bot with @BotFather and run  {TOKEN_VARIABLE}=<your token> skinbot run",
         file=sys.stderr,
     )
-    try:
-        pipeline = Pipeline.from_config(config)
-    except ModelCardError as exc:
-        print(f"skinbot: cannot load the model: {exc}", file=sys.stderr)
-        return 2
 
-    async def serve_bot(bot_config: Config, token: str, stop: asyncio.Event) -> None:
-        await serve(build_application(bot_config, pipeline, token), stop)
+    async def main(pipeline: Pipeline) -> None:
+        async def serve_bot(bot_config: Config, token: str, stop: asyncio.Event) -> None:
+            await serve(build_application(bot_config, pipeline, token), stop)
 
-    async def main() -> None:
         stop = asyncio.Event()
         stop_on_signals(stop)
         await serve_playground(config, serve_bot, stop, announce=lambda line: print(line, flush=True))
 
-    try:
-        asyncio.run(main())
-    except ConfigError as exc:
-        print(f"skinbot: invalid configuration: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"skinbot: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        pipeline.close()
-    return 0
+    return _run_with_pipeline(config, main)
 
 
 def run_with_token(config: Config, token: str) -> int:
     """Load the model, build the Application and serve it in a fresh event loop."""
+    from bot.app import build_application
+
+    secret = os.environ.get(WEBHOOK_SECRET_VARIABLE) or None
+
+    async def main(pipeline: Pipeline) -> None:
+        await serve_until_signalled(build_application(config, pipeline, token), webhook_secret=secret)
+
+    return _run_with_pipeline(config, main)
+
+
+def _run_with_pipeline(config: Config, main: Callable[[Pipeline], Coroutine[Any, Any, None]]) -> int:
+    """Load the model, run `main(pipeline)` in a fresh event loop, and turn the usual failures into a clear
+    message and an exit code (2: fix the setup; 1: try again later)."""
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.app import build_application
     from inference.card import ModelCardError
     from inference.pipeline import Pipeline
 
-    secret = os.environ.get(WEBHOOK_SECRET_VARIABLE) or None
     try:
         pipeline = Pipeline.from_config(config)
     except ModelCardError as exc:
         print(f"skinbot: cannot load the model: {exc}", file=sys.stderr)
         return 2
     try:
-        application = build_application(config, pipeline, token)
-        asyncio.run(serve_until_signalled(application, webhook_secret=secret))
+        asyncio.run(main(pipeline))
     except ConfigError as exc:
         print(f"skinbot: invalid configuration: {exc}", file=sys.stderr)
         return 2
@@ -94,6 +91,9 @@ def run_with_token(config: Config, token: str) -> int:
         return 2
     except NetworkError as exc:
         print(f"skinbot: cannot reach the Telegram Bot API at {config.bot.api_base_url}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"skinbot: {exc}", file=sys.stderr)
         return 1
     finally:
         pipeline.close()
