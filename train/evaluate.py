@@ -50,9 +50,8 @@ class Scored:
                       self.gate_probs[mask])
 
 
-def score(card: ModelCard, samples: list[Sample], name: str, batch: int = 32) -> Scored:
+def score(card: ModelCard, runner: LiteRTRunner, samples: list[Sample], name: str, batch: int = 32) -> Scored:
     """Run the served model on `samples` (clean inputs, exactly as serving prepares a photo)."""
-    runner = LiteRTRunner(card.file("model").read_bytes(), num_threads=2)
     gate, lesion = [], []
     for i in range(0, len(samples), batch):
         images = np.stack([model_input(s, card.input_size, 0, 0) for s in samples[i:i + batch]])
@@ -101,7 +100,8 @@ def evaluate(config: Config, report_dir: Path) -> dict[str, Any]:
     """Score every test set, write the report, and store the metrics in the model card."""
     card = load_card(config.models.card_path)
     sets = test_sets(config)
-    scored = {name: score(card, samples, name) for name, samples in sets.items()}
+    runner = LiteRTRunner(card.file("model").read_bytes(), num_threads=2)
+    scored = {name: score(card, runner, samples, name) for name, samples in sets.items()}
     leaked = datasets.kaggle_leaked_test_files(config.data.root)
     kaggle = scored["kaggle_test"]
     rel = [f"test/{s.path.parent.name}/{s.path.name}" for s in kaggle.samples]

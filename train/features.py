@@ -82,8 +82,7 @@ def cache_key(spec: FeatureSpec, samples: Sequence[Sample], view: int) -> str:
 
 
 def compute_features(
-    spec: FeatureSpec, samples: Sequence[Sample], views: int, cache_dir: Path, name: str,
-    keep_acts: bool = True,
+    spec: FeatureSpec, samples: Sequence[Sample], views: int, cache_dir: Path, name: str
 ) -> Features:
     """Features for `views` views of each sample (view 0 clean), from cache where possible."""
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -102,8 +101,7 @@ def compute_features(
             log.info("cached %s view %d: %d images in %.0f s", name, view, len(samples),
                      time.perf_counter() - started)
         with np.load(path) as data:
-            if keep_acts:
-                acts.append(data["acts"])
+            acts.append(data["acts"])
             pooled.append(data["pooled"])
     return Features(acts, pooled, np.array([s.label for s in samples], dtype=np.float32))
 

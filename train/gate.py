@@ -48,16 +48,20 @@ def gate_splits(root: Path, val_fraction: float, seed: int) -> GateSplits:
     return GateSplits(train, val, test)
 
 
-def pooled_from_upper(upper_weights: Path, config: Config, features: Features) -> list[np.ndarray]:
-    """Pooled features of each cached view through the fine-tuned top blocks."""
+def upper_feature_extractor(upper_weights: Path, config: Config, activation_shape: tuple[int, int, int]) -> Any:
+    """The fine-tuned top blocks up to the pooled features (the input of both heads)."""
     import keras
 
     from train.model import UpperNet
 
     tc = config.train
-    upper = UpperNet(tc.backbone, tuple(features.acts[0].shape[1:]), tc.finetune_from_block)
+    upper = UpperNet(tc.backbone, activation_shape, tc.finetune_from_block)
     upper.load_weights(str(upper_weights))
-    extractor = keras.Model(upper.input, upper.get_layer("avg_pool").output)
+    return keras.Model(upper.input, upper.get_layer("avg_pool").output)
+
+
+def pooled_views(extractor: Any, features: Features) -> list[np.ndarray]:
+    """Pooled features of each cached view through the fine-tuned top blocks."""
     return [np.asarray(extractor.predict(a.astype(np.float32), batch_size=128, verbose=0)) for a in features.acts]
 
 
@@ -81,10 +85,12 @@ def train_gate(config: Config, lesion_dir: Path, run_dir: Path) -> dict[str, Any
     gate_labels_train = np.concatenate([np.ones(len(lesions.train)), [s.label for s in extra.train]])
     gate_labels_val = np.concatenate([np.ones(len(lesions.val)), [s.label for s in extra.val]])
 
-    x_train = np.concatenate([np.concatenate(v) for v in zip(*(pooled_from_upper(upper_weights, config, p)
-                                                                 for p in parts_train), strict=True)])
+    height, width, channels = parts_train[0].acts[0].shape[1:]
+    extractor = upper_feature_extractor(upper_weights, config, (height, width, channels))
+    x_train = np.concatenate([np.concatenate(v) for v in zip(*(pooled_views(extractor, p) for p in parts_train),
+                                                             strict=True)])
     y_train = np.tile(gate_labels_train, views)
-    x_val = np.concatenate([pooled_from_upper(upper_weights, config, p)[0] for p in parts_val])
+    x_val = np.concatenate([pooled_views(extractor, p)[0] for p in parts_val])
 
     from train.model import GATE_OUTPUT, HeadNet
 

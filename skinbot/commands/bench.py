@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from skinbot.commands.data_option import add_data_option, with_data_option
 from skinbot.config import Config
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("bench", help="measure latency, throughput, memory and cold start")
     parser.add_argument("--photos", type=int, default=200, help="photos per measurement (default 200)")
     parser.add_argument("--baseline-photos", type=int, default=12, help="photos timed on the VGG16 baseline")
-    parser.add_argument("--data", type=Path, default=None, help="dataset root (default: data.root in config)")
+    add_data_option(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a report")
     parser.set_defaults(handler=run)
 
@@ -197,7 +198,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from inference.card import ModelCardError
     from inference.pipeline import Pipeline
 
-    data_root = args.data or config.data.root
+    data_root = with_data_option(args, config).data.root
     try:
         photos = sample_photos(data_root, args.photos)
     except FileNotFoundError as exc:
