@@ -1,24 +1,29 @@
 """The model card: the one documented format through which training hands models to serving.
 
-`models/model_card.json` (format "skinbot-model-card/1") looks like this; serving reads everything it needs here:
+This module alone reads and writes `models/model_card.json` (format "skinbot-model-card/2"):
 
     {
-      "format": "skinbot-model-card/1",
-      "version": "2026.11.23",                       # shown to users and stored with every assessment
-      "created": "2026-11-23T12:00:00Z",
+      "format": "skinbot-model-card/2",
+      "version": "2026.12.01-1a2b3c4d",             # shown to users and stored with every assessment
+      "created": "2026-12-01T12:00:00Z",
       "backbone": "efficientnet_lite0",
-      "input": {"size": 224, "color": "RGB", "dtype": "float32", "range": [0, 255],
-                "preprocessing": "inference.preprocess.to_model_input (centre square crop, bilinear resize)",
-                "normalization": "(x - 127) / 128, inside the model"},
-      "files": [{"role": "model", "path": "skinbot.tflite", "sha256": "<hex>", "precision": "float32"}],
-      "outputs": {"gate": "gate_logit", "lesion": "lesion_logit"},   # names in the LiteRT signature
-      "calibration": {"method": "temperature", "gate_temperature": 1.0, "lesion_temperature": 1.3},
-      "thresholds": {"gate": 0.5, "refer": 0.2, "high": 0.7},
-      "training_data": {...}, "metrics": {...}, "limitations": ["..."]
+      "input": {"size": 224, ...},                  # float32 RGB 0..255, (N, size, size, 3); see INPUT_DESCRIPTION
+      "files": [{"role": "model", "path": "skinbot.tflite", "sha256": "<hex>", "precision": "float32"}, ...],
+      "outputs": {"gate": "gate_logit", "lesion": "lesion_logit", "type": "type_logits",
+                  "modality": "modality_logit", "cam": "lesion_cam"},   # names in the LiteRT signature
+      "lesion_types": ["nevus", "melanoma", ...],   # the order of the type logits
+      "calibration": {"gate_temperature": 1.0,
+                      "lesion": {"dermoscopic": {"temperature": 1.2, "refer": 0.2, "high": 0.7},
+                                 "clinical": {"temperature": 1.1, "refer": 0.3, "high": 0.8}}},
+      "thresholds": {"gate": 0.5, "modality": 0.5, "rash": 0.6},
+      "training": {...}, "metrics": {...}, "limitations": ["..."]
     }
 
-The model takes a float32 batch (N, size, size, 3) of raw RGB values and returns one logit per head.
-Probabilities are sigmoid(logit / temperature). Risk: malignancy >= high -> "high"; >= refer -> "medium"; else "low".
+Judging (`inference.judge`): lesion score = sigmoid(gate / gate_temperature), refused below `thresholds.gate`;
+modality = "clinical" when sigmoid(modality logit) >= `thresholds.modality`, else "dermoscopic"; malignancy =
+sigmoid(lesion / that modality's temperature); risk "high" from its `high`, "medium" from its `refer`; type
+probabilities = softmax(type logits); a photo whose "rash" probability reaches `thresholds.rash` is a rash.
+The CAM output is the lesion head at each position of the last feature map (its mean is the lesion logit).
 """
 
 from __future__ import annotations
@@ -29,7 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CARD_FORMAT = "skinbot-model-card/1"
+CARD_FORMAT = "skinbot-model-card/2"
+CARD_FILE = "model_card.json"
+INPUT_DESCRIPTION = {
+    "color": "RGB", "dtype": "float32", "range": [0, 255],
+    "preprocessing": "inference.decode.decode (EXIF orientation, RGB) then inference.preprocess.to_model_input "
+                     "(centre square crop, bilinear resize)",
+    "normalization": "(x - 127) / 128, inside the model",
+}
 
 
 class ModelCardError(ValueError):
@@ -41,12 +53,25 @@ class ModelFile:
     role: str
     path: str
     sha256: str
-    precision: str
+    precision: str = "float32"
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    gate: float
+class Outputs:
+    """Output names in the model's signature."""
+
+    gate: str = "gate_logit"
+    lesion: str = "lesion_logit"
+    type: str = "type_logits"
+    modality: str = "modality_logit"
+    cam: str = "lesion_cam"
+
+
+@dataclass(frozen=True)
+class RiskCalibration:
+    """Malignancy temperature and risk thresholds for one photo modality."""
+
+    temperature: float
     refer: float
     high: float
 
@@ -59,15 +84,18 @@ class ModelCard:
     backbone: str
     input_size: int
     files: tuple[ModelFile, ...]
-    gate_output: str
-    lesion_output: str
+    lesion_types: tuple[str, ...]
     gate_temperature: float
-    lesion_temperature: float
-    thresholds: Thresholds
+    gate_threshold: float
+    lesion_calibration: dict[str, RiskCalibration]  # by modality: "dermoscopic", "clinical"
+    rash_threshold: float
     directory: Path
+    modality_threshold: float = 0.5
+    outputs: Outputs = field(default_factory=Outputs)
+    created: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     limitations: tuple[str, ...] = ()
-    raw: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
 
     def file(self, role: str) -> Path:
         """Path of the model file with this role (e.g. "model")."""
@@ -75,6 +103,31 @@ class ModelCard:
             if f.role == role:
                 return self.directory / f.path
         raise ModelCardError(f"model card lists no file with role '{role}'")
+
+    def to_json(self) -> dict[str, Any]:
+        """The card as written to `model_card.json`."""
+        return {
+            "format": CARD_FORMAT,
+            "version": self.version,
+            "created": self.created,
+            "backbone": self.backbone,
+            "input": {"size": self.input_size, **INPUT_DESCRIPTION},
+            "files": [{"role": f.role, "path": f.path, "sha256": f.sha256, "precision": f.precision}
+                      for f in self.files],
+            "outputs": {"gate": self.outputs.gate, "lesion": self.outputs.lesion, "type": self.outputs.type,
+                        "modality": self.outputs.modality, "cam": self.outputs.cam},
+            "lesion_types": list(self.lesion_types),
+            "calibration": {
+                "gate_temperature": self.gate_temperature,
+                "lesion": {m: {"temperature": c.temperature, "refer": c.refer, "high": c.high}
+                           for m, c in self.lesion_calibration.items()},
+            },
+            "thresholds": {"gate": self.gate_threshold, "modality": self.modality_threshold,
+                           "rash": self.rash_threshold},
+            "training": self.training,
+            "metrics": self.metrics,
+            "limitations": list(self.limitations),
+        }
 
 
 def sha256_file(path: Path) -> str:
@@ -84,6 +137,54 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def write_card(card: ModelCard, path: Path) -> None:
+    """Write the card atomically (a crash leaves the previous card)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(card.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _parse(raw: dict[str, Any], directory: Path) -> ModelCard:
+    calibration = raw["calibration"]
+    thresholds = raw["thresholds"]
+    outputs = raw["outputs"]
+    return ModelCard(
+        version=str(raw["version"]),
+        created=str(raw.get("created", "")),
+        backbone=str(raw["backbone"]),
+        input_size=int(raw["input"]["size"]),
+        files=tuple(ModelFile(role=str(f["role"]), path=str(f["path"]), sha256=str(f["sha256"]),
+                              precision=str(f.get("precision", "float32"))) for f in raw["files"]),
+        outputs=Outputs(gate=str(outputs["gate"]), lesion=str(outputs["lesion"]), type=str(outputs["type"]),
+                        modality=str(outputs["modality"]), cam=str(outputs["cam"])),
+        lesion_types=tuple(str(t) for t in raw["lesion_types"]),
+        gate_temperature=float(calibration["gate_temperature"]),
+        gate_threshold=float(thresholds["gate"]),
+        lesion_calibration={str(m): RiskCalibration(float(c["temperature"]), float(c["refer"]), float(c["high"]))
+                            for m, c in calibration["lesion"].items()},
+        modality_threshold=float(thresholds["modality"]),
+        rash_threshold=float(thresholds["rash"]),
+        directory=directory,
+        metrics=dict(raw.get("metrics", {})),
+        limitations=tuple(str(x) for x in raw.get("limitations", [])),
+        training=dict(raw.get("training", {})),
+    )
+
+
+def _validate(card: ModelCard, path: Path) -> None:
+    if set(card.lesion_calibration) != {"dermoscopic", "clinical"}:
+        raise ModelCardError(f"{path}: lesion calibration must cover the modalities dermoscopic and clinical")
+    for modality, c in card.lesion_calibration.items():
+        if not 0.0 < c.refer <= c.high < 1.0:
+            raise ModelCardError(f"{path}: {modality} thresholds must satisfy 0 < refer <= high < 1")
+        if c.temperature <= 0:
+            raise ModelCardError(f"{path}: temperatures must be positive")
+    if card.gate_temperature <= 0:
+        raise ModelCardError(f"{path}: temperatures must be positive")
+    if not card.lesion_types or "rash" not in card.lesion_types:
+        raise ModelCardError(f"{path}: lesion_types must list the type head's classes, including 'rash'")
 
 
 def load_card(path: Path, verify: bool = True) -> ModelCard:
@@ -97,35 +198,10 @@ def load_card(path: Path, verify: bool = True) -> ModelCard:
     if not isinstance(raw, dict) or raw.get("format") != CARD_FORMAT:
         raise ModelCardError(f"{path}: not a {CARD_FORMAT} model card")
     try:
-        card = ModelCard(
-            version=str(raw["version"]),
-            backbone=str(raw["backbone"]),
-            input_size=int(raw["input"]["size"]),
-            files=tuple(
-                ModelFile(role=str(f["role"]), path=str(f["path"]), sha256=str(f["sha256"]),
-                          precision=str(f.get("precision", "float32")))
-                for f in raw["files"]
-            ),
-            gate_output=str(raw["outputs"]["gate"]),
-            lesion_output=str(raw["outputs"]["lesion"]),
-            gate_temperature=float(raw["calibration"]["gate_temperature"]),
-            lesion_temperature=float(raw["calibration"]["lesion_temperature"]),
-            thresholds=Thresholds(
-                gate=float(raw["thresholds"]["gate"]),
-                refer=float(raw["thresholds"]["refer"]),
-                high=float(raw["thresholds"]["high"]),
-            ),
-            directory=path.parent,
-            metrics=dict(raw.get("metrics", {})),
-            limitations=tuple(str(x) for x in raw.get("limitations", [])),
-            raw=raw,
-        )
-    except (KeyError, TypeError, ValueError) as exc:
+        card = _parse(raw, path.parent)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ModelCardError(f"{path}: model card is missing or has a bad field: {exc!r}") from exc
-    if not 0.0 < card.thresholds.refer <= card.thresholds.high < 1.0:
-        raise ModelCardError(f"{path}: thresholds must satisfy 0 < refer <= high < 1")
-    if card.gate_temperature <= 0 or card.lesion_temperature <= 0:
-        raise ModelCardError(f"{path}: temperatures must be positive")
+    _validate(card, path)
     if verify:
         for f in card.files:
             target = card.directory / f.path

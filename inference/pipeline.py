@@ -1,64 +1,62 @@
-"""The inference pipeline: photo bytes -> decode -> model input -> quality checks -> LiteRT model -> `Assessment`.
+"""The inference pipeline: photo bytes -> decode -> model input -> quality checks + LiteRT model -> `Assessment`.
 
 Load it once (`Pipeline.from_config`) and call `analyze` from any number of threads; an asyncio caller runs it in
 an executor. It never imports TensorFlow and never raises on bad input: bad photos get a status and reason codes.
+
+The verdict order (`inference.judge.verdict`): a photo that cannot be decoded is "unreadable" and never reaches the
+model; every other photo goes through the model, quality issues or not, and then
+1. too small, blurry or too dark -> "poor_quality" with its reasons: in such a photo the gate's judgement itself is
+   unreliable, so the user is asked for a better photo whatever the gate says;
+2. the gate rejects it -> "not_skin", even if it is also too bright or low in contrast (screenshots, receipts and
+   documents are bright and flat; "retake, too bright" would be the wrong advice); its quality issues are kept in
+   `issues` for the record, though the bot does not show them;
+3. other quality issues (too bright, low contrast) -> "poor_quality" with its reasons;
+4. otherwise "ok", with malignancy, risk, modality, lesion type, type probabilities, rash flag and CAM.
+"poor_quality" and "not_skin" carry the gate's `lesion_score` and nothing else the model said.
+
+Test-time augmentation is deliberately not done here (issue 8, item 5): add it only if it measurably helps on
+validation, within the latency `skinbot bench` measures.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol
 
 import numpy as np
 
-from inference.assessment import Assessment, Risk
-from inference.card import ModelCard, Thresholds, load_card
+from inference.assessment import Assessment
+from inference.card import ModelCard, load_card
 from inference.decode import decode
+from inference.judge import Judgement, judge, verdict
 from inference.preprocess import to_model_input
 from inference.quality import quality_issues, to_grey
-from inference.runtime import InterpreterPool, Logits
+from inference.runtime import InterpreterPool
 from skinbot.config import Config, InferenceConfig, QualityConfig
 
 
 class ModelRunner(Protocol):
     """What the pipeline needs from a runtime (an `InterpreterPool` in serving)."""
 
-    def run(self, batch: np.ndarray) -> Logits: ...
+    def run(self, batch: np.ndarray) -> Mapping[str, np.ndarray]: ...
 
     def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """The model-free half of an analysis: the model input (if the photo decoded) and, when the photo must not
-    reach the model, the `early` final verdict."""
+    """The model-free half of an analysis: the model input (None if the photo did not decode) and the issues:
+    quality reason codes, or the one reason the photo is unreadable."""
 
     model_input: np.ndarray | None
-    early: Assessment | None
+    issues: tuple[str, ...]
     image_sha256: str
     timings_ms: dict[str, float] = field(default_factory=dict)
-
-
-def sigmoid(x: float) -> float:
-    """Logistic function without overflow for large |x|."""
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def risk_level(malignancy: float, thresholds: Thresholds) -> Risk:
-    """The card's risk bands: >= high is "high", >= refer is "medium", anything lower is "low"."""
-    if malignancy >= thresholds.high:
-        return "high"
-    if malignancy >= thresholds.refer:
-        return "medium"
-    return "low"
 
 
 def _ms_since(start: float) -> float:
@@ -69,7 +67,6 @@ def prepare(image_bytes: bytes, input_size: int, inference: InferenceConfig, qua
     """Decode, build the model input and run the quality checks; no model involved.
 
     The model input is exactly `to_model_input(decode(image_bytes).image, input_size)`, the same call training makes.
-    `early` is set (status "unreadable" or "poor_quality") when the photo must not reach the model.
     """
     timings: dict[str, float] = {}
     digest = hashlib.sha256(image_bytes).hexdigest()
@@ -81,15 +78,26 @@ def prepare(image_bytes: bytes, input_size: int, inference: InferenceConfig, qua
     )
     timings["decode"] = _ms_since(start)
     if decoded.image is None:
-        unreadable = Assessment("unreadable", issues=(decoded.reason or "not_an_image",))
-        return Prepared(None, unreadable, digest, timings)
+        return Prepared(None, (decoded.reason or "not_an_image",), digest, timings)
     start = time.perf_counter()
     model_input = to_model_input(decoded.image, input_size)
     timings["preprocess"] = _ms_since(start)
     start = time.perf_counter()
     issues = quality_issues(to_grey(model_input), decoded.source_size, quality)
     timings["quality"] = _ms_since(start)
-    return Prepared(model_input, Assessment("poor_quality", issues=issues) if issues else None, digest, timings)
+    return Prepared(model_input, issues, digest, timings)
+
+
+def assess(judgement: Judgement, issues: Sequence[str]) -> Assessment:
+    """The assessment of a photo that reached the model (verdict order in the module docstring)."""
+    status = verdict(judgement.accepted, issues)
+    if status != "ok":
+        return Assessment(status, lesion_score=judgement.lesion_score, issues=tuple(issues))
+    return Assessment(
+        "ok", lesion_score=judgement.lesion_score, malignancy=judgement.malignancy, risk=judgement.risk,
+        modality=judgement.modality, lesion_type=judgement.lesion_type, type_probs=judgement.type_probs,
+        rash=judgement.rash, cam=judgement.cam,
+    )
 
 
 class Pipeline:
@@ -111,10 +119,7 @@ class Pipeline:
         """
         card = load_card(config.models.card_path, verify=True)
         settings = config.inference
-        pool = InterpreterPool(
-            card.file("model"), card.input_size, card.gate_output, card.lesion_output, settings.workers,
-            settings.model_threads,
-        )
+        pool = InterpreterPool(card, settings.workers, settings.model_threads)
         return cls(card, pool, config.inference, config.quality)
 
     @property
@@ -127,33 +132,23 @@ class Pipeline:
         return prepare(image_bytes, self.card.input_size, self._inference, self._quality)
 
     def analyze(self, image_bytes: bytes) -> Assessment:
-        """Assess one photo. Blocking and thread-safe; bad input yields status "unreadable" or "poor_quality"."""
+        """Assess one photo. Blocking and thread-safe; bad input yields a status and reasons, never an exception.
+
+        Raises `inference.judge.NonFiniteOutputError` if the model returns NaN or infinity (a broken model).
+        """
         start = time.perf_counter()
         prepared = self.prepare(image_bytes)
         timings = dict(prepared.timings_ms)
-        result = prepared.early
-        if result is None:
-            assert prepared.model_input is not None  # prepare() always builds it when there is no early verdict
+        if prepared.model_input is None:
+            result = Assessment("unreadable", issues=prepared.issues)
+        else:
             model_start = time.perf_counter()
-            logits = self._runner.run(prepared.model_input[np.newaxis].astype(np.float32))
+            outputs = self._runner.run(prepared.model_input[np.newaxis].astype(np.float32))
             timings["model"] = _ms_since(model_start)
-            result = self._judge(float(logits.gate[0]), float(logits.lesion[0]))
+            result = assess(judge(outputs, self.card), prepared.issues)
         timings["total"] = _ms_since(start)
         return dataclasses.replace(
             result, model_version=self.card.version, image_sha256=prepared.image_sha256, timings_ms=timings
-        )
-
-    def _judge(self, gate_logit: float, lesion_logit: float) -> Assessment:
-        """Calibrated probabilities and the risk band from the card's temperatures and thresholds."""
-        if not (math.isfinite(gate_logit) and math.isfinite(lesion_logit)):
-            # NaN compares false with every threshold and would read as "low" risk: fail loudly instead.
-            raise RuntimeError(f"the model returned non-finite logits ({gate_logit}, {lesion_logit})")
-        lesion_score = sigmoid(gate_logit / self.card.gate_temperature)
-        if lesion_score < self.card.thresholds.gate:
-            return Assessment("not_skin", lesion_score=lesion_score)
-        malignancy = sigmoid(lesion_logit / self.card.lesion_temperature)
-        return Assessment(
-            "ok", lesion_score=lesion_score, malignancy=malignancy, risk=risk_level(malignancy, self.card.thresholds)
         )
 
     def close(self) -> None:

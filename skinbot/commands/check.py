@@ -2,6 +2,12 @@
 
 Every file gets a line, whatever it contains: unreadable files get status "unreadable" and a reason, never a
 traceback. The exit code is 0 unless none of the given paths exists (1) or the model cannot be loaded (2).
+
+JSON keys: path, status, lesion_score, malignancy, risk, modality ("dermoscopic" or "clinical"), lesion_type (the
+most likely type), type_probs (probability by type name), rash (true/false), cam (the lesion head's
+class-activation map as a list of rows, rounded to 4 decimals), issues, ms, model_version. modality, lesion_type,
+type_probs, rash and cam are null unless status is "ok" (they were not judged). The table shows all but
+type_probs and the cam.
 """
 
 from __future__ import annotations
@@ -62,12 +68,18 @@ def assess_file(pipeline: Pipeline, path: Path) -> Assessment:
 
 def to_record(path: Path, result: Assessment) -> dict[str, Any]:
     """The JSON object printed for one file."""
+    judged = result.status == "ok"
     return {
         "path": str(path),
         "status": result.status,
         "lesion_score": _rounded(result.lesion_score),
         "malignancy": _rounded(result.malignancy),
         "risk": result.risk,
+        "modality": result.modality,
+        "lesion_type": result.lesion_type,
+        "type_probs": {name: round(p, 6) for name, p in result.type_probs.items()} if judged else None,
+        "rash": result.rash if judged else None,
+        "cam": [[round(v, 4) for v in row] for row in result.cam] if judged else None,
         "issues": list(result.issues),
         "ms": round(result.timings_ms.get("total", 0.0), 2),
         "model_version": result.model_version,
@@ -78,7 +90,8 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-TABLE_HEADER = f"{'status':<13} {'lesion':>6} {'malig.':>6} {'risk':<6} {'ms':>7}  {'issues':<24} path"
+TABLE_HEADER = (f"{'status':<13} {'lesion':>6} {'malig.':>6} {'risk':<6} {'ms':>7}  {'modality':<11} {'type':<14} "
+                f"{'rash':<4}  {'issues':<24} path")
 
 
 def table_row(record: dict[str, Any]) -> str:
@@ -88,9 +101,11 @@ def table_row(record: dict[str, Any]) -> str:
         return "-" if value is None else f"{value:.3f}"
 
     issues = ",".join(record["issues"]) or "-"
+    rash = {None: "-", True: "yes", False: "no"}[record["rash"]]
     return (
         f"{record['status']:<13} {number(record['lesion_score']):>6} {number(record['malignancy']):>6} "
-        f"{record['risk'] or '-':<6} {record['ms']:>7.1f}  {issues:<24} {record['path']}"
+        f"{record['risk'] or '-':<6} {record['ms']:>7.1f}  {record['modality'] or '-':<11} "
+        f"{record['lesion_type'] or '-':<14} {rash:<4}  {issues:<24} {record['path']}"
     )
 
 

@@ -16,7 +16,7 @@ from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
 from inference.assessment import Assessment
-from inference.card import ModelCard, Thresholds
+from inference.card import ModelCard, RiskCalibration
 
 BOT_USER = {"id": 999, "is_bot": True, "first_name": "skinbot", "username": "skinbot_test_bot"}
 
@@ -125,10 +125,10 @@ class FakeTelegram(BaseRequest):
 def make_card(metrics: dict[str, Any] | None = None, limitations: tuple[str, ...] = ("Trained on dermoscopy",)
               ) -> ModelCard:
     return ModelCard(
-        version="test-1", backbone="efficientnet_lite0", input_size=224, files=(), gate_output="g",
-        lesion_output="l", gate_temperature=1.0, lesion_temperature=1.0,
-        thresholds=Thresholds(gate=0.5, refer=0.2, high=0.7), directory=Path("."),
-        metrics=metrics if metrics is not None else {}, limitations=limitations,
+        version="test-1", backbone="efficientnet_lite0", input_size=224, files=(), lesion_types=("rash",),
+        gate_temperature=1.0, gate_threshold=0.5, rash_threshold=0.5,
+        lesion_calibration={m: RiskCalibration(1.0, 0.2, 0.7) for m in ("dermoscopic", "clinical")},
+        directory=Path("."), metrics=metrics if metrics is not None else {}, limitations=limitations,
     )
 
 

@@ -18,7 +18,7 @@ from bot.intents import (
     stem,
 )
 from bot.messages import LANGUAGES, Catalog, Language, MessagesError, load_catalog
-from inference.card import ModelCard, Thresholds
+from inference.card import ModelCard, RiskCalibration
 
 PARAPHRASES = Path(__file__).resolve().parent.parent / "fixtures" / "paraphrases"
 # Written by a separate evaluator without seeing the intent examples or keywords, and never tuned on.
@@ -46,9 +46,10 @@ def intent_node(catalog: Catalog, lang: Language, intent: str) -> dict[str, Any]
 
 def card_with(metrics: dict[str, Any]) -> ModelCard:
     return ModelCard(
-        version="2026.11.23", backbone="efficientnet_lite0", input_size=224, files=(), gate_output="gate_logit",
-        lesion_output="lesion_logit", gate_temperature=1.0, lesion_temperature=1.0,
-        thresholds=Thresholds(gate=0.5, refer=0.2, high=0.7), directory=Path("."), metrics=metrics,
+        version="2026.11.23", backbone="efficientnet_lite0", input_size=224, files=(), lesion_types=("rash",),
+        gate_temperature=1.0, gate_threshold=0.5, rash_threshold=0.5,
+        lesion_calibration={m: RiskCalibration(1.0, 0.2, 0.7) for m in ("dermoscopic", "clinical")},
+        directory=Path("."), metrics=metrics,
     )
 
 

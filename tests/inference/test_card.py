@@ -1,11 +1,15 @@
-"""The model card loader refuses garbage with a clear message."""
+"""The model card: written by `write_card`, read back identically by `load_card`, which refuses garbage and
+inconsistent calibration with a clear message."""
 
+import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from inference.card import CARD_FORMAT, ModelCardError, load_card
+from inference.card import CARD_FILE, CARD_FORMAT, ModelCardError, ModelFile, RiskCalibration, load_card, write_card
+from tests.inference.testmodel import card_for
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "model_card.json"
 
@@ -21,8 +25,9 @@ def _write(tmp_path: Path, content: str) -> Path:
     [
         ("", "unreadable model card"),
         ("{not json", "unreadable model card"),
-        ("[1, 2, 3]", "not a skinbot-model-card/1"),
-        (json.dumps({"format": "something-else"}), "not a skinbot-model-card/1"),
+        ("[1, 2, 3]", f"not a {CARD_FORMAT}"),
+        (json.dumps({"format": "something-else"}), f"not a {CARD_FORMAT}"),
+        (json.dumps({"format": "skinbot-model-card/1"}), f"not a {CARD_FORMAT}"),
         (json.dumps({"format": CARD_FORMAT, "version": "x"}), "missing or has a bad field"),
     ],
 )
@@ -38,18 +43,53 @@ def test_binary_garbage_is_refused(tmp_path):
         load_card(path)
 
 
-def test_shipped_card_loads_and_verifies(tmp_path):
-    card = load_card(SHIPPED)
-    assert 0 < card.thresholds.refer <= card.thresholds.high < 1
-    assert card.metrics["lesion"]["kaggle_test"]["n"] == 660
-    # The same card with swapped thresholds is refused.
-    raw = json.loads(SHIPPED.read_text())
-    raw["thresholds"]["refer"], raw["thresholds"]["high"] = raw["thresholds"]["high"], raw["thresholds"]["refer"]
-    with pytest.raises(ModelCardError, match="refer <= high"):
-        load_card(_write(tmp_path, json.dumps(raw)), verify=False)
+def test_a_written_card_reads_back_identically(tmp_path):
+    (tmp_path / "skinbot.tflite").write_bytes(b"a model")
+    card = card_for(tmp_path, training={"seed": 1}, metrics={"lesion": {"roc_auc": 0.9}})
+    write_card(card, tmp_path / CARD_FILE)
+    assert load_card(tmp_path / CARD_FILE) == card
+    assert json.loads((tmp_path / CARD_FILE).read_text())["format"] == CARD_FORMAT
+
+
+def _without_files(tmp_path: Path, **changes: Any) -> Path:
+    card = card_for(tmp_path, files=(ModelFile("model", "absent.tflite", "00"),), **changes)
+    write_card(card, tmp_path / CARD_FILE)
+    return tmp_path / CARD_FILE
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"lesion_calibration": {"dermoscopic": RiskCalibration(1.0, 0.2, 0.7)}}, "dermoscopic and clinical"),
+        ({"lesion_calibration": {"dermoscopic": RiskCalibration(1.0, 0.7, 0.2),
+                                 "clinical": RiskCalibration(1.0, 0.2, 0.7)}}, "dermoscopic thresholds"),
+        ({"lesion_calibration": {"dermoscopic": RiskCalibration(1.0, 0.2, 0.7),
+                                 "clinical": RiskCalibration(0.0, 0.2, 0.7)}}, "temperatures must be positive"),
+        ({"gate_temperature": -1.0}, "temperatures must be positive"),
+        ({"lesion_types": ("nevus", "melanoma")}, "including 'rash'"),
+    ],
+)
+def test_inconsistent_cards_are_refused(tmp_path, changes, message):
+    with pytest.raises(ModelCardError, match=message):
+        load_card(_without_files(tmp_path, **changes), verify=False)
 
 
 def test_missing_model_file_is_refused(tmp_path):
-    raw = json.loads(SHIPPED.read_text())
+    path = _without_files(tmp_path)
+    assert load_card(path, verify=False).file("model") == tmp_path / "absent.tflite"
     with pytest.raises(ModelCardError, match="missing"):
-        load_card(_write(tmp_path, json.dumps(raw)))
+        load_card(path)
+
+
+def test_shipped_card_loads_and_verifies(tmp_path):
+    card = load_card(SHIPPED)
+    for calibration in card.lesion_calibration.values():
+        assert 0 < calibration.refer <= calibration.high < 1
+    assert card.metrics["lesion"]["kaggle_test"]["n"] == 660
+    # The same card with swapped thresholds is refused.
+    swapped = dict(card.lesion_calibration)
+    derm = swapped["dermoscopic"]
+    swapped["dermoscopic"] = dataclasses.replace(derm, refer=derm.high, high=derm.refer)
+    write_card(dataclasses.replace(card, lesion_calibration=swapped), tmp_path / CARD_FILE)
+    with pytest.raises(ModelCardError, match="refer <= high"):
+        load_card(tmp_path / CARD_FILE, verify=False)

@@ -24,7 +24,7 @@ def served() -> Iterator[Pipeline]:
 def test_dermoscopic_lesions_are_assessed(served: Pipeline, name: str) -> None:
     result = served.analyze((FIXTURES / name).read_bytes())
     assert result.status == "ok", result
-    assert result.lesion_score is not None and result.lesion_score >= served.card.thresholds.gate
+    assert result.lesion_score is not None and result.lesion_score >= served.card.gate_threshold
     assert result.malignancy is not None and 0.0 <= result.malignancy <= 1.0
     assert result.model_version == served.card.version
 
@@ -42,3 +42,13 @@ def test_photos_of_other_things_are_not_skin(served: Pipeline, name: str) -> Non
     result = served.analyze((FIXTURES / name).read_bytes())
     assert result.status == "not_skin", result
     assert result.malignancy is None and result.risk is None
+
+
+def test_served_model_gives_every_v2_output(served: Pipeline) -> None:
+    result = served.analyze((FIXTURES / "malignant_1.jpg").read_bytes())
+    assert result.status == "ok", result
+    assert result.modality in {"dermoscopic", "clinical"}
+    assert list(result.type_probs) == list(served.card.lesion_types)
+    assert sum(result.type_probs.values()) == pytest.approx(1.0, abs=1e-6)
+    assert result.lesion_type == max(result.type_probs, key=lambda k: result.type_probs[k])
+    assert len(result.cam) == 7 and all(len(row) == 7 for row in result.cam)

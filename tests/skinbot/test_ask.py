@@ -4,19 +4,11 @@ from pathlib import Path
 import pytest
 
 from bot.messages import MessagesError, load_catalog
+from inference.card import ModelFile
 from skinbot.cli import main
+from tests.inference.testmodel import write_test_card
 
-CARD = {
-    "format": "skinbot-model-card/1",
-    "version": "test-7",
-    "backbone": "efficientnet_lite0",
-    "input": {"size": 224},
-    "files": [{"role": "model", "path": "skinbot.tflite", "sha256": "00"}],
-    "outputs": {"gate": "gate_logit", "lesion": "lesion_logit"},
-    "calibration": {"gate_temperature": 1.0, "lesion_temperature": 1.0},
-    "thresholds": {"gate": 0.5, "refer": 0.2, "high": 0.7},
-    "metrics": {"lesion": {"kaggle_test": {"sensitivity_refer": 0.944, "specificity_refer": 0.711}}},
-}
+ACCURACY = {"lesion": {"kaggle_test": {"sensitivity_refer": 0.944, "specificity_refer": 0.711}}}
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +74,7 @@ def test_accuracy_uses_the_model_card_when_there_is_one(capsys, catalog, config_
     config, models = config_with_models
     _, without = ask_json(capsys, config, "--lang", "en", "how accurate are you?")
     assert without == {"intent": "accuracy", "reply": catalog.text("en", "intents.accuracy.reply")}
-    (models / "model_card.json").write_text(json.dumps(CARD), encoding="utf-8")
+    write_test_card(models, version="test-7", files=(ModelFile("model", "skinbot.tflite", "00"),), metrics=ACCURACY)
     _, with_card = ask_json(capsys, config, "--lang", "en", "how accurate are you?")
     assert with_card["intent"] == "accuracy"
     assert "test-7" in with_card["reply"] and "94%" in with_card["reply"] and "71%" in with_card["reply"]

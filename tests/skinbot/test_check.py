@@ -9,15 +9,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from inference.pipeline import Pipeline
 from skinbot.cli import main
 from skinbot.commands.check import READ_ERROR, assess_file
-from tests.inference.testmodel import FIXTURES, REPO, config_for, make_model_dir
+from tests.inference.testmodel import FIXTURES, LESION_TYPES, RASH_THRESHOLD, REPO, config_for, make_model_dir
 
-KEYS = {"path", "status", "lesion_score", "malignancy", "risk", "issues", "ms", "model_version"}
+KEYS = {"path", "status", "lesion_score", "malignancy", "risk", "modality", "lesion_type", "type_probs", "rash", "cam",
+        "issues", "ms", "model_version"}
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +78,29 @@ def test_json_lines_have_the_schema_and_a_status_for_every_file(
     assert lesion["status"] == "ok"
     assert 0 <= lesion["lesion_score"] <= 1 and 0 <= lesion["malignancy"] <= 1
     assert lesion["risk"] in {"low", "medium", "high"}
-    assert by_name["notskin_receipt.jpg"]["status"] == "not_skin"
-    assert by_name["notskin_receipt.jpg"]["malignancy"] is None
+    assert lesion["modality"] in {"dermoscopic", "clinical"}
+    assert list(lesion["type_probs"]) == list(LESION_TYPES)
+    assert sum(lesion["type_probs"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert lesion["lesion_type"] == max(lesion["type_probs"], key=lesion["type_probs"].get)
+    assert lesion["rash"] is (lesion["type_probs"]["rash"] >= RASH_THRESHOLD)
+    assert len(lesion["cam"]) == 7 and all(len(row) == 7 for row in lesion["cam"])
+    not_skin = by_name["notskin_receipt.jpg"]
+    assert not_skin["status"] == "not_skin"
+    assert not_skin["malignancy"] is None
+    assert [not_skin[k] for k in ("modality", "lesion_type", "type_probs", "rash", "cam")] == [None] * 5
+
+
+def test_json_numbers_are_the_pipelines(capsys: pytest.CaptureFixture[str], tmp_path: Path, model_dir: Path) -> None:
+    photo = FIXTURES / "benign_10.jpg"
+    _, out, _ = run_check(capsys, config_file(tmp_path, model_dir), "--json", str(photo))
+    record = json.loads(out)
+    with Pipeline.from_config(config_for(model_dir, workers=1)) as pipeline:
+        result = pipeline.analyze(photo.read_bytes())
+    assert (record["status"], record["risk"], record["modality"], record["lesion_type"], record["rash"]) == (
+        result.status, result.risk, result.modality, result.lesion_type, result.rash)
+    assert record["malignancy"] == pytest.approx(result.malignancy, abs=1e-6)
+    assert record["type_probs"] == pytest.approx(result.type_probs, abs=1e-6)
+    np.testing.assert_allclose(record["cam"], result.cam, atol=1e-4)
 
 
 def test_table_lists_every_file_and_a_summary(
@@ -88,10 +111,13 @@ def test_table_lists_every_file_and_a_summary(
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "model test-0.1"
-    assert lines[1].split()[:5] == ["status", "lesion", "malig.", "risk", "ms"]
+    assert lines[1].split()[:8] == ["status", "lesion", "malig.", "risk", "ms", "modality", "type", "rash"]
     assert len(lines) == 2 + 4 + 1
     assert lines[2].startswith("unreadable") and lines[2].endswith("cut.jpg") and "truncated" in lines[2]
     assert lines[5].startswith("ok") and lines[5].endswith("benign_1.jpg")
+    ok_cells = lines[5].split()
+    assert ok_cells[5] in {"dermoscopic", "clinical"} and ok_cells[6] in LESION_TYPES and ok_cells[7] in {"yes", "no"}
+    assert lines[2].split()[5:9] == ["-", "-", "-", "truncated"]  # nothing judged: no modality, type or rash
     assert lines[-1].startswith("4 file(s): 1 ok, 3 unreadable; median")
 
 
