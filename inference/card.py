@@ -183,6 +183,10 @@ def _validate(card: ModelCard, path: Path) -> None:
             raise ModelCardError(f"{path}: temperatures must be positive")
     if card.gate_temperature <= 0:
         raise ModelCardError(f"{path}: temperatures must be positive")
+    for name, threshold in (("gate", card.gate_threshold), ("modality", card.modality_threshold),
+                            ("rash", card.rash_threshold)):
+        if not 0.0 < threshold <= 1.0:  # a probability; e.g. 50 (a percentage) would silently refuse every photo
+            raise ModelCardError(f"{path}: thresholds.{name} must be a probability in (0, 1], got {threshold}")
     if not card.lesion_types or "rash" not in card.lesion_types:
         raise ModelCardError(f"{path}: lesion_types must list the type head's classes, including 'rash'")
 

@@ -67,6 +67,9 @@ def _without_files(tmp_path: Path, **changes: Any) -> Path:
                                  "clinical": RiskCalibration(0.0, 0.2, 0.7)}}, "temperatures must be positive"),
         ({"gate_temperature": -1.0}, "temperatures must be positive"),
         ({"lesion_types": ("nevus", "melanoma")}, "including 'rash'"),
+        ({"gate_threshold": 50.0}, "thresholds.gate must be a probability"),
+        ({"rash_threshold": 0.0}, "thresholds.rash must be a probability"),
+        ({"modality_threshold": -0.5}, "thresholds.modality must be a probability"),
     ],
 )
 def test_inconsistent_cards_are_refused(tmp_path, changes, message):
