@@ -15,6 +15,7 @@ the GIL while it computes); `inference.model_threads` trades that for lower sing
 from __future__ import annotations
 
 import queue
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,15 +37,22 @@ class BatchRunner:
     any N (run in chunks of `batch_size`, so memory stays bounded), and returns the outputs by the card's names.
 
     Not thread-safe: one caller at a time (use `InterpreterPool` for concurrent callers). `threads` is LiteRT's
-    intra-op thread count.
+    intra-op thread count. `model_content` runs a flatbuffer not yet written beside the card (export's parity check
+    of the model it is about to ship) instead of the card's model file.
     """
 
-    def __init__(self, card: ModelCard, threads: int = 1, batch_size: int = 32) -> None:
+    def __init__(
+        self, card: ModelCard, threads: int = 1, batch_size: int = 32, model_content: bytes | None = None
+    ) -> None:
         if threads < 1 or batch_size < 1:
             raise ValueError(f"a runner needs at least one thread and a positive batch size, got {threads}, "
                              f"{batch_size}")
-        model_path = card.file("model")
-        interpreter = Interpreter(model_path=str(model_path), num_threads=threads)
+        if model_content is None:
+            model_path = card.file("model")
+            interpreter = Interpreter(model_path=str(model_path), num_threads=threads)
+        else:
+            model_path = Path("<model content>")
+            interpreter = Interpreter(model_content=model_content, num_threads=threads)
         signatures: dict[str, Any] = interpreter.get_signature_list()
         if not signatures:
             raise ModelCardError(f"{model_path}: the model has no signature; export it with one")

@@ -50,6 +50,17 @@ def test_a_large_batch_runs_in_chunks_with_the_same_results(card: ModelCard) -> 
     assert all(len(whole[name]) == 11 for name in NAMES)
 
 
+def test_a_flatbuffer_in_memory_runs_like_the_cards_file(card: ModelCard) -> None:
+    batch = images(2, seed=4)
+    from_file = BatchRunner(card).run(batch)
+    from_bytes = BatchRunner(card, model_content=card.file("model").read_bytes()).run(batch)
+    for name in NAMES:
+        np.testing.assert_array_equal(from_file[name], from_bytes[name])
+    with pytest.raises(ModelCardError, match="lists 3 lesion types"):
+        BatchRunner(card_for(card.directory, lesion_types=("nevus", "melanoma", "rash")),
+                    model_content=card.file("model").read_bytes())
+
+
 def test_outputs_are_copies_not_interpreter_buffers(card: ModelCard) -> None:
     runner = BatchRunner(card)
     first = runner.run(images(1, seed=2))
