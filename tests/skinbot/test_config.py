@@ -40,3 +40,20 @@ def test_bad_config_is_refused_with_a_clear_message(tmp_path, text, message):
 
 def test_missing_file_gives_defaults(tmp_path):
     assert load_config(tmp_path / "absent.yaml", env={}) == Config()
+
+
+def test_config_yaml_states_exactly_the_typed_defaults():
+    """config.yaml documents every setting; its values must be the dataclass defaults (the one source), so that
+    changing a default in one place and not the other fails here."""
+    import dataclasses
+
+    import yaml
+
+    repo = Path(__file__).resolve().parents[2]
+    raw = yaml.safe_load((repo / "config.yaml").read_text(encoding="utf-8"))
+    loaded = load_config(repo / "config.yaml", env={})
+    defaults = Config()
+    for section in dataclasses.fields(Config):
+        keys = {f.name for f in dataclasses.fields(getattr(defaults, section.name))}
+        assert set(raw[section.name]) == keys, section.name
+        assert getattr(loaded, section.name) == getattr(defaults, section.name), section.name
