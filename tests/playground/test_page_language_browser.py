@@ -6,8 +6,6 @@ Set SKINBOT_SCREENSHOT=<file.png> to keep a screenshot of the Korean chat.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 
 import telegram
@@ -16,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.playground.browser import headless_chromium
+from tests.playground.browser import drive_with_bot, headless_chromium
 from tests.playground.conftest import TOKEN
 
 SENTENCE = "피부과 전문의가 진료하는 피부과 의원에 예약하시고, 변하거나 특이한 점이 걱정된다고 말씀하세요."
@@ -53,8 +51,6 @@ def in_view(browser: WebDriver, element) -> bool:
 
 
 async def test_page_speaks_the_users_language_and_taps_commands(emulator):
-    responder = asyncio.create_task(scripted_bot(emulator))
-
     def drive() -> dict[str, object]:
         seen: dict[str, object] = {}
         with headless_chromium() as browser:
@@ -100,12 +96,7 @@ async def test_page_speaks_the_users_language_and_taps_commands(emulator):
             wait.until(lambda b: b.find_element(By.ID, "send-btn").text == "Send")
         return seen
 
-    try:
-        seen = await asyncio.wait_for(asyncio.to_thread(drive), timeout=120)
-    finally:
-        responder.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await responder
+    seen = await drive_with_bot(scripted_bot(emulator), drive, timeout=120)
     assert seen["en_send"] == "Send" and "Send /start to begin" in str(seen["en_hint"])
     assert seen["lang"] == "ko" and seen["placeholder"] == "메시지" and "플레이그라운드" in str(seen["subtitle"])
     assert str(seen["ko_hint"]).startswith("아직 메시지가 없어요. /start를 보내")
