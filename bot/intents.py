@@ -32,6 +32,9 @@ CHAR_WEIGHT = 0.6  # character n-grams carry typos and Korean endings; words car
 KEYWORD_BOOST = 0.3
 MULTIWORD_KEYWORD_BOOST = 0.4  # a keyword of several words ("asian skin") is more specific than one word
 MAX_KEYWORD_BOOST = 0.6
+# A keyword in the examples of n intents boosts by n ** -SPREAD_EXPONENT of its weight ("melanoma" is in many
+# intents' examples, "contagious" in one). On the held-out list 0 and 0.25 tie; larger exponents are worse.
+SPREAD_EXPONENT = 0.25
 NGRAM_SIZES = (2, 3, 4)
 MAX_QUESTION_CHARS = 500  # real questions are short; this bounds the work on a pasted novel
 
@@ -147,6 +150,7 @@ class IntentIndex:
     keywords: Mapping[str, tuple[re.Pattern[str], ...]]
     gram_idf: _Idf
     word_idf: _Idf
+    keyword_spread: Mapping[str, int]  # keyword pattern -> how many intents' examples contain it
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> IntentIndex:
@@ -176,7 +180,14 @@ class IntentIndex:
             _Example(name, gram_idf.vector(g), word_idf.vector(w))
             for (name, _), (g, w) in zip(phrasings, features, strict=True)
         )
-        return cls(names or (), examples, {k: tuple(v) for k, v in keywords.items()}, gram_idf, word_idf)
+        texts_by_intent: dict[str, str] = {}
+        for name, text in phrasings:
+            texts_by_intent[name] = texts_by_intent.get(name, "") + "\n" + _decomposed(normalise(text))
+        spread = {
+            pattern.pattern: sum(1 for text in texts_by_intent.values() if pattern.search(text))
+            for patterns in keywords.values() for pattern in patterns
+        }
+        return cls(names or (), examples, {k: tuple(v) for k, v in keywords.items()}, gram_idf, word_idf, spread)
 
     def route(self, question: str) -> tuple[str, float]:
         """The best trusted intent and its score, or ("fallback", best score) when no intent is trusted.
@@ -209,12 +220,19 @@ class IntentIndex:
         return {name: _Match(sim, self._boost(name, text)) for name, sim in similarity.items()}
 
     def _boost(self, intent: str, text: str) -> float:
-        hits = sum(
-            MULTIWORD_KEYWORD_BOOST if r"\s+" in pattern.pattern else KEYWORD_BOOST
-            for pattern in self.keywords.get(intent, ())
-            if pattern.search(text)
-        )
-        return min(hits, MAX_KEYWORD_BOOST)
+        # One stretch of text matched by two forms of a keyword ("kid" + "s", "kids") counts once.
+        hits: dict[tuple[int, int], float] = {}
+        for pattern in self.keywords.get(intent, ()):
+            if found := pattern.search(text):
+                weight = MULTIWORD_KEYWORD_BOOST if r"\s+" in pattern.pattern else KEYWORD_BOOST
+                weight *= _spread_factor(self.keyword_spread.get(pattern.pattern, 1))
+                hits[found.span()] = max(hits.get(found.span(), 0.0), weight)
+        return min(sum(hits.values()), MAX_KEYWORD_BOOST)
+
+
+def _spread_factor(spread: int) -> float:
+    """A keyword found in the examples of several intents says less about which one is meant."""
+    return float(max(spread, 1) ** -SPREAD_EXPONENT)
 
 
 @dataclass(frozen=True)

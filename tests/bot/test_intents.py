@@ -392,3 +392,15 @@ def test_stem(word, stemmed):
 def test_normalise_folds_case_width_and_punctuation():
     assert normalise("  ＷＨＡＴ is   BCC?!\x00 ") == "what is bcc"
     assert len(normalise("a" * 100_000)) <= 500
+
+
+def test_one_word_matched_by_two_forms_of_a_keyword_counts_once(catalog):
+    index = index_for(catalog)
+    assert index._boost("children_moles", normalise("my kids")) == index._boost("children_moles", normalise("my kid"))
+
+
+def test_a_keyword_common_to_many_intents_boosts_less(catalog):
+    index = index_for(catalog)
+    melanoma = index._boost("melanoma", normalise("melanoma"))  # in the examples of many intents
+    contagious = index._boost("contagious", normalise("contagious"))  # in one intent's examples
+    assert 0 < melanoma < contagious

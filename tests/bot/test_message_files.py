@@ -66,7 +66,8 @@ def test_catalog_loads_the_repository_files():
 
 # A Korean particle is written right after its word, also after a command, a number or a Latin word ("/forget으로",
 # "7mm보다", "BCC는"): a space before it is a typo. Listed particles cannot start a Korean word of their own here.
-PARTICLE_AFTER_SPACE = re.compile(r"[A-Za-z0-9)/%]\s+(?:으로|로|을|를|은|는|이에요|예요|에서|에게|에|의|과|와|도|만)(?=[\s.,!?)]|$)")
+PARTICLES = "으로|로|을|를|은|는|이에요|예요|에서|에게|에|의|과|와|도|만"
+PARTICLE_AFTER_SPACE = re.compile(rf"[A-Za-z0-9)/%]\s+(?:{PARTICLES})(?=[\s.,!?)]|$)")
 
 
 def test_korean_particles_follow_their_word_without_a_space():
