@@ -80,3 +80,9 @@ def test_korean_uses_one_term_for_seeing_a_dermatologist():
     # Examples and keywords are how users may write, so they are left out.
     said = {key: text for key, text in load("ko").items() if not key.endswith((".examples", ".keywords"))}
     assert {key: text for key, text in said.items() if re.search(r"병원에 가 보세요|피부 검진|피부 진료", text)} == {}
+
+
+def test_korean_never_writes_a_lump_with_a_topic_particle():
+    # "혹은" reads as "or": a lump (혹) takes another ending ("혹이라면", "혹을"), or the sentence is rewritten.
+    said = {key: text for key, text in load("ko").items() if not key.endswith((".examples", ".keywords"))}
+    assert {key: text for key, text in said.items() if "혹은" in text} == {}
