@@ -15,9 +15,12 @@ import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
+from bot import model_facts
 from bot.messages import LANGUAGES, Catalog, Language, MessagesError
+from bot.policy import ADVICE_LEVELS
+from bot.render import level_phrases
 from inference.assessment import Risk
 from inference.card import ModelCard
 
@@ -27,10 +30,13 @@ MIN_SCORE = 0.3  # below this an intent is a guess: the fallback reply is more u
 MIN_SIMILARITY = 0.4  # the bar for an intent none of whose keywords is in the question
 CHAR_WEIGHT = 0.6  # character n-grams carry typos and Korean endings; words carry exact terms
 KEYWORD_BOOST = 0.3
+MULTIWORD_KEYWORD_BOOST = 0.4  # a keyword of several words ("asian skin") is more specific than one word
 MAX_KEYWORD_BOOST = 0.6
+# A keyword in the examples of n intents boosts by n ** -SPREAD_EXPONENT of its weight ("melanoma" is in many
+# intents' examples, "contagious" in one). On the held-out list 0 and 0.25 tie; larger exponents are worse.
+SPREAD_EXPONENT = 0.25
 NGRAM_SIZES = (2, 3, 4)
 MAX_QUESTION_CHARS = 500  # real questions are short; this bounds the work on a pasted novel
-ADVICE_LEVELS = ("urgent", "soon", "monitor")
 
 # Korean particles and copula endings stripped from the end of a word ("흑색종이" -> "흑색종"), longest first.
 _KO_SUFFIXES = tuple(
@@ -53,7 +59,7 @@ class AnswerContext:
     """What the bot knows about the user when they ask: their last result and advice, and the model card."""
 
     last_risk: Risk | None = None
-    last_advice: str | None = None  # "urgent" | "soon" | "monitor" from the bot's policy
+    last_advice: str | None = None  # "urgent" | "soon" | "monitor" from the bot's policy (bot.policy.ADVICE_LEVELS)
     card: ModelCard | None = None
 
 
@@ -144,6 +150,7 @@ class IntentIndex:
     keywords: Mapping[str, tuple[re.Pattern[str], ...]]
     gram_idf: _Idf
     word_idf: _Idf
+    keyword_spread: Mapping[str, int]  # keyword pattern -> how many intents' examples contain it
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> IntentIndex:
@@ -173,7 +180,14 @@ class IntentIndex:
             _Example(name, gram_idf.vector(g), word_idf.vector(w))
             for (name, _), (g, w) in zip(phrasings, features, strict=True)
         )
-        return cls(names or (), examples, {k: tuple(v) for k, v in keywords.items()}, gram_idf, word_idf)
+        texts_by_intent: dict[str, str] = {}
+        for name, text in phrasings:
+            texts_by_intent[name] = texts_by_intent.get(name, "") + "\n" + _decomposed(normalise(text))
+        spread = {
+            pattern.pattern: sum(1 for text in texts_by_intent.values() if pattern.search(text))
+            for patterns in keywords.values() for pattern in patterns
+        }
+        return cls(names or (), examples, {k: tuple(v) for k, v in keywords.items()}, gram_idf, word_idf, spread)
 
     def route(self, question: str) -> tuple[str, float]:
         """The best trusted intent and its score, or ("fallback", best score) when no intent is trusted.
@@ -206,8 +220,19 @@ class IntentIndex:
         return {name: _Match(sim, self._boost(name, text)) for name, sim in similarity.items()}
 
     def _boost(self, intent: str, text: str) -> float:
-        hits = sum(1 for pattern in self.keywords.get(intent, ()) if pattern.search(text))
-        return min(hits * KEYWORD_BOOST, MAX_KEYWORD_BOOST)
+        # One stretch of text matched by two forms of a keyword ("kid" + "s", "kids") counts once.
+        hits: dict[tuple[int, int], float] = {}
+        for pattern in self.keywords.get(intent, ()):
+            if found := pattern.search(text):
+                weight = MULTIWORD_KEYWORD_BOOST if r"\s+" in pattern.pattern else KEYWORD_BOOST
+                weight *= _spread_factor(self.keyword_spread.get(pattern.pattern, 1))
+                hits[found.span()] = max(hits.get(found.span(), 0.0), weight)
+        return min(sum(hits.values()), MAX_KEYWORD_BOOST)
+
+
+def _spread_factor(spread: int) -> float:
+    """A keyword found in the examples of several intents says less about which one is meant."""
+    return float(max(spread, 1) ** -SPREAD_EXPONENT)
 
 
 @dataclass(frozen=True)
@@ -260,11 +285,13 @@ class _IntentText:
 
 
 def _keyword_pattern(keyword: str) -> re.Pattern[str]:
-    """Latin keywords match whole words, with or without an English ending (-s, -ed, -ing); Korean ones the start
-    of a word (whatever particle or ending follows)."""
+    """Latin keywords match whole words, with or without an English ending (-s, -ed, -ing) or a Korean particle
+    ("melanoma가"); Korean ones the start of a word (whatever particle or ending follows)."""
     # Words of a several-word keyword may have one extra word between them: "is this cancer" ~ "is this skin cancer".
     text = r"(?:\s+\S+)?\s+".join(re.escape(w) for w in _decomposed(normalise(keyword)).split())
-    return re.compile(rf"(?<!\w){text}" if _HANGUL.search(keyword) else rf"(?<!\w){text}(?:s|es|d|ed|ing)?(?!\w)")
+    if _HANGUL.search(keyword):
+        return re.compile(rf"(?<!\w){text}")
+    return re.compile(rf"(?<!\w){text}(?:s|es|d|ed|ing)?(?![^\W\u1100-\u11ff])")  # Hangul letters may follow
 
 
 class _ByIdentity:
@@ -291,53 +318,51 @@ def index_for(catalog: Catalog) -> IntentIndex:
     return _index_for(_ByIdentity(catalog))
 
 
-def accuracy_figures(metrics: Mapping[str, Any]) -> dict[str, float]:
-    """The accuracy figures quoted to users, from the model card's metrics: the one place that knows their layout.
-
-    Returns the figures present as fractions in [0, 1], keyed by the names the `figures` templates use.
-    """
-    lesion = metrics.get("lesion")
-    test = lesion.get("kaggle_test") if isinstance(lesion, Mapping) else None
-    if not isinstance(test, Mapping):
-        return {}
-    wanted = {"sensitivity": "sensitivity_refer", "specificity": "specificity_refer", "accuracy": "accuracy",
-              "roc_auc": "roc_auc"}
-    return {
-        name: float(value)
-        for name, key in wanted.items()
-        if isinstance(value := test.get(key), int | float) and not isinstance(value, bool) and 0 <= value <= 1
-    }
+def _named_level(catalog: Catalog, intent: str, question: str) -> Risk | None:
+    """The one risk level a question names through the intent's `level_words` in any language ("what does medium
+    risk mean?"), if it names exactly one."""
+    text = _decomposed(normalise(question))
+    named: set[str] = set()
+    for lang in LANGUAGES:
+        words = catalog.section(lang, f"intents.{intent}").get("level_words")
+        if not isinstance(words, Mapping):
+            continue
+        named.update(
+            level for level in get_args(Risk)
+            if any(_keyword_pattern(w).search(text) for w in str(words.get(level, "")).split(",") if w.strip())
+        )
+    return cast(Risk, named.pop()) if len(named) == 1 else None
 
 
-def _format_figure(name: str, value: float) -> str:
-    return f"{value:.2f}" if name == "roc_auc" else f"{value:.0%}"
-
-
-def render(intent: str, lang: Language, context: AnswerContext, catalog: Catalog) -> str:
-    """The reply of an intent in `lang`, using the most specific template the context allows."""
-    if intent == FALLBACK:
-        return catalog.text(lang, f"intents.{FALLBACK}")
+def _template(
+    intent: str, lang: Language, context: AnswerContext, catalog: Catalog, question: str
+) -> tuple[str, dict[str, str]]:
+    """The most specific reply template of an intent that the context allows, and its own placeholder values."""
     node: dict[str, Any] = catalog.section(lang, f"intents.{intent}")
     by_advice = node.get("reply_with_advice")
     if context.last_advice in ADVICE_LEVELS and isinstance(by_advice, dict) and context.last_advice in by_advice:
-        return str(by_advice[context.last_advice])
+        return str(by_advice[context.last_advice]), {}
+    named = _named_level(catalog, intent, question)
+    by_level = node.get("reply_for_level")
+    if named is not None and named != context.last_risk and isinstance(by_level, dict) and named in by_level:
+        return str(by_level[named]), {}  # a question about a level, not about the user's own result
     by_risk = node.get("reply_with_result")
     if context.last_risk in get_args(Risk) and isinstance(by_risk, dict) and context.last_risk in by_risk:
-        return str(by_risk[context.last_risk])
+        return str(by_risk[context.last_risk]), {}
     if context.card is not None and "reply_with_numbers" in node:
-        figures = accuracy_figures(context.card.metrics)
+        figures = model_facts.figures_text(catalog, lang, context.card.metrics)
         if figures:
-            lines = _figure_lines(node.get("figures", {}), figures)
-            return str(node["reply_with_numbers"]).format(version=context.card.version, figures=lines)
-    return str(node["reply"])
+            return str(node["reply_with_numbers"]), {"version": context.card.version, "figures": figures}
+    return str(node["reply"]), {}
 
 
-def _figure_lines(templates: Mapping[str, str], figures: Mapping[str, float]) -> str:
-    return "\n".join(
-        templates[name].format(value=_format_figure(name, value))
-        for name, value in figures.items()
-        if name in templates
-    )
+def render(intent: str, lang: Language, context: AnswerContext, catalog: Catalog, question: str = "") -> str:
+    """The reply of an intent in `lang`, using the most specific template the context (and the question) allows;
+    timing words come from the advice levels (`advice.level.*`), the same the advice policy uses."""
+    if intent == FALLBACK:
+        return catalog.text(lang, f"intents.{FALLBACK}")
+    template, params = _template(intent, lang, context, catalog, question)
+    return template.format(**level_phrases(catalog, lang), **params)
 
 
 def answer(question: str, lang: Language, context: AnswerContext, catalog: Catalog) -> Answer:
@@ -346,5 +371,5 @@ def answer(question: str, lang: Language, context: AnswerContext, catalog: Catal
     Never raises on any text; raises MessagesError only if the catalog's `intents` section is malformed.
     """
     intent, score = index_for(catalog).route(question)
-    return Answer(intent=intent, reply=render(intent, lang, context, catalog), score=round(score, 4))
+    return Answer(intent=intent, reply=render(intent, lang, context, catalog, question), score=round(score, 4))
 

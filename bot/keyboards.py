@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot import render
 from bot.checklist import ANSWER_VALUES
 from bot.messages import LANGUAGES, Catalog, Language
 
@@ -43,7 +44,7 @@ def answers(catalog: Catalog, lang: Language, session_id: int, position: int) ->
 def reminders(catalog: Catalog, lang: Language, months: Sequence[int]) -> InlineKeyboardMarkup:
     """One button per re-check delay."""
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(catalog.text(lang, "buttons.remind", months=m), callback_data=f"remind:{m}")
+        InlineKeyboardButton(render.plural(catalog, lang, "buttons.remind", m, months=m), callback_data=f"remind:{m}")
         for m in months
     ]])
 

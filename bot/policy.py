@@ -1,15 +1,17 @@
 """The advice policy: model risk + checklist answers -> urgent / soon / monitor. A pure function.
 
 Safety first, so that the bot errs towards seeing a doctor:
-- "not sure" and unanswered questions never lower the advice: they count as "no" for the urgent rules (which need a
-  confirmed sign) but as "yes" for the `soon` rules, so an unsure answer that *could* reach the urgent score, or an
-  unsure red flag, means at least `soon`. Skipping the questions therefore gives at least `soon`.
-- medium model risk means at least `soon`; high model risk, or an unknown risk, is handled as stated below.
+- "not sure" and unanswered (skipped) questions never lower the advice: they count as "no" for the urgent rules
+  (which need a confirmed sign) but as "yes" for the `soon` rules, so any unsure or skipped answer that would have
+  triggered a rule had it been "yes" means at least `soon`. Skipping the questions therefore gives at least `soon`.
 - `urgent`: high model risk; a confirmed checklist score >= `urgent_checklist_score`; a "yes" to a red-flag question
   (bleeding, change in size: config `red_flags`); or a spot new since adulthood with any confirmed major feature.
-- `soon`: medium or unknown model risk; a confirmed score >= `soon_checklist_score`; an unsure answer that could reach
-  the urgent score; an unsure red flag.
+- `soon`: medium or unknown model risk; a confirmed score >= `soon_checklist_score`; a spot new since adulthood;
+  any urgent or soon rule that an unsure or skipped answer, counted as "yes", would trigger.
 - `monitor` otherwise. No outcome ever says there is no need to see a doctor.
+
+Every rule is monotone in the answers, so changing an answer from "no" to "not sure", or from "not sure" to "yes",
+never gives milder advice (tests/bot/test_policy.py checks every answer vector).
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ from inference.assessment import Risk
 from skinbot.config import PolicyConfig
 
 AdviceLevel = Literal["monitor", "soon", "urgent"]
+ADVICE_LEVELS: tuple[AdviceLevel, ...] = ("urgent", "soon", "monitor")  # most serious first
 _RANK: dict[AdviceLevel, int] = {"monitor": 0, "soon": 1, "urgent": 2}
+
+
+def rank(level: AdviceLevel) -> int:
+    """How serious an advice level is: monitor 0, soon 1, urgent 2."""
+    return _RANK[level]
 
 
 @dataclass(frozen=True)
@@ -36,20 +44,39 @@ class Reason:
 
 @dataclass(frozen=True)
 class Advice:
-    """The final advice. `reasons` are the rules that set `level`; scores are NICE points."""
+    """The final advice. `reasons` are the rules that set `level`; scores are NICE points; `skipped` counts the
+    questions left unanswered."""
 
     level: AdviceLevel
     reasons: tuple[Reason, ...]
     score: int
     possible_score: int
+    skipped: int = 0
+
+
+def _rules(answer: Mapping[str, AnswerValue], policy: PolicyConfig) -> list[tuple[AdviceLevel, Reason]]:
+    """The checklist rules a vector of answers triggers, reading only "yes" as a sign."""
+    score = sum(q.points for q in QUESTIONS if answer[q.key] == "yes")
+    fired: list[tuple[AdviceLevel, Reason]] = []
+    if score >= policy.urgent_checklist_score:
+        fired.append(("urgent", Reason("checklist_urgent")))
+    elif score >= policy.soon_checklist_score:
+        fired.append(("soon", Reason("checklist_soon")))
+    fired.extend(("urgent", Reason("red_flag", key)) for key in policy.red_flags if answer.get(key) == "yes")
+    if answer["new_since_adulthood"] == "yes":
+        major_yes = any(q.major and answer[q.key] == "yes" for q in QUESTIONS)
+        fired.append(("urgent", Reason("new_with_major")) if major_yes else ("soon", Reason("new_in_adulthood")))
+    return fired
+
+
+def _top(fired: list[tuple[AdviceLevel, Reason]]) -> int:
+    return max((rank(level) for level, _ in fired), default=rank("monitor"))
 
 
 def advise(risk: Risk | None, answers: Mapping[str, AnswerValue], policy: PolicyConfig) -> Advice:
-    """Combine the model's risk and the checklist answers (missing keys count as "unsure") into advice."""
-    answer = {q.key: answers.get(q.key, "unsure") for q in QUESTIONS}
-    score = sum(q.points for q in QUESTIONS if answer[q.key] == "yes")
-    possible = sum(q.points for q in QUESTIONS if answer[q.key] != "no")
-    major_yes = any(q.major and answer[q.key] == "yes" for q in QUESTIONS)
+    """Combine the model's risk and the checklist answers (a missing key is a skipped question) into advice."""
+    answer: dict[str, AnswerValue] = {q.key: answers.get(q.key, "unsure") for q in QUESTIONS}
+    skipped = [q.key for q in QUESTIONS if q.key not in answers]
 
     triggered: list[tuple[AdviceLevel, Reason]] = [("monitor", Reason("nothing_flagged"))]
     if risk == "high":
@@ -58,20 +85,20 @@ def advise(risk: Risk | None, answers: Mapping[str, AnswerValue], policy: Policy
         triggered.append(("soon", Reason("model_medium")))
     elif risk is None:
         triggered.append(("soon", Reason("model_unknown")))
-    if score >= policy.urgent_checklist_score:
-        triggered.append(("urgent", Reason("checklist_urgent")))
-    elif score >= policy.soon_checklist_score:
-        triggered.append(("soon", Reason("checklist_soon")))
-    elif possible >= policy.urgent_checklist_score:
-        triggered.append(("soon", Reason("unsure_could_refer")))
-    for key in policy.red_flags:
-        if answer.get(key) == "yes":
-            triggered.append(("urgent", Reason("red_flag", key)))
-        elif answer.get(key) == "unsure":
-            triggered.append(("soon", Reason("red_flag_unsure", key)))
-    if answer["new_since_adulthood"] == "yes" and major_yes:
-        triggered.append(("urgent", Reason("new_with_major")))
+    confirmed = _rules(answer, policy)
+    triggered.extend(confirmed)
+    # The soon rules read "not sure" and "skipped" as "yes": if that would give more serious advice than the
+    # confirmed answers do, the advice is at least `soon`, and each such answer is named.
+    pessimistic = _rules({k: "yes" if v == "unsure" else v for k, v in answer.items()}, policy)
+    if _top(pessimistic) > _top(confirmed):
+        triggered.extend(
+            ("soon", Reason("unsure", q.key)) for q in QUESTIONS if answer[q.key] == "unsure" and q.key not in skipped
+        )
+        if skipped:
+            triggered.append(("soon", Reason("all_skipped" if len(skipped) == len(QUESTIONS) else "some_skipped")))
 
-    level = max((lvl for lvl, _ in triggered), key=_RANK.__getitem__)
-    reasons = tuple(reason for lvl, reason in triggered if lvl == level)
-    return Advice(level=level, reasons=reasons, score=score, possible_score=possible)
+    level = max((lvl for lvl, _ in triggered), key=rank)
+    reasons = tuple(dict.fromkeys(reason for lvl, reason in triggered if lvl == level))
+    score = sum(q.points for q in QUESTIONS if answer[q.key] == "yes")
+    possible = sum(q.points for q in QUESTIONS if answer[q.key] != "no")
+    return Advice(level=level, reasons=reasons, score=score, possible_score=possible, skipped=len(skipped))

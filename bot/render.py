@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Mapping, Sequence
+import datetime as dt
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from bot import model_facts
 from bot.checklist import QUESTIONS
 from bot.messages import Catalog, Language
-from bot.policy import Advice, Reason
-from bot.storage import HistoryEntry
-from inference.assessment import Assessment
+from bot.policy import ADVICE_LEVELS, Advice, Reason
+from bot.storage import History
+from inference.assessment import Assessment, Risk
 from inference.card import ModelCard
 
-# Figures quoted by /about, in the order shown; rates are shown as percentages, the AUC as a decimal.
-ABOUT_FIGURES: tuple[str, ...] = ("sensitivity", "specificity", "accuracy", "roc_auc")
+# Times are shown in Korea time to Korean-speaking users and in UTC, labelled as such, to everyone else: Telegram
+# does not tell a bot the user's time zone.
+UTC_OFFSET_HOURS: dict[Language, int] = {"en": 0, "ko": 9}
 
 
 def bullets(catalog: Catalog, lang: Language, lines: Iterable[str]) -> str:
     """Lines as a bulleted list."""
     return "\n".join(catalog.text(lang, "bullet", text=line) for line in lines)
+
+
+def plural(catalog: Catalog, lang: Language, key: str, count: int, **params: Any) -> str:
+    """The `one` or `other` form of the text at `key`, with `count` and `params` filled in."""
+    return catalog.text(lang, f"{key}.{'one' if count == 1 else 'other'}", count=count, **params)
+
+
+def level_phrases(catalog: Catalog, lang: Language) -> dict[str, str]:
+    """The wording of each advice level ("see a doctor within 2 weeks"), by level: the one source of timing."""
+    return {level: catalog.text(lang, f"advice.level.{level}") for level in ADVICE_LEVELS}
 
 
 def _known(catalog: Catalog, lang: Language, section: str, codes: Sequence[str]) -> list[str]:
@@ -60,60 +72,84 @@ def question_text(catalog: Catalog, lang: Language, position: int) -> str:
 
 
 def _reason_text(catalog: Catalog, lang: Language, reason: Reason, advice: Advice) -> str:
-    params: dict[str, Any] = {"score": advice.score}
+    key = f"advice.reasons.{reason.code}"
+    params: dict[str, Any] = {}
     if reason.feature:
         params["feature"] = catalog.text(lang, f"checklist.short.{reason.feature}")
-    template = catalog.section(lang, f"advice.reasons.{reason.code}")
-    return str(template).format(**params)
+    if reason.code in ("checklist_urgent", "checklist_soon"):
+        return plural(catalog, lang, key, advice.score, score=advice.score)
+    if reason.code == "some_skipped":
+        return plural(catalog, lang, key, advice.skipped)
+    return catalog.text(lang, key, **params)
 
 
-def advice_text(catalog: Catalog, lang: Language, advice: Advice) -> str:
-    """The final advice: what to do, how soon, why, and the reminder offer."""
+def advice_text(catalog: Catalog, lang: Language, advice: Advice, risk: Risk | None) -> str:
+    """The final advice: what to do and how soon, the photo's rating again, why, and the reminder offer."""
     reasons = bullets(catalog, lang, (_reason_text(catalog, lang, r, advice) for r in advice.reasons))
+    rating = (catalog.text(lang, "advice.rating", risk_words=catalog.text(lang, f"result.risk.{risk}"))
+              if risk is not None else catalog.text(lang, "advice.rating_unknown"))
     return catalog.text(
         lang,
         "advice.text",
-        title=catalog.text(lang, f"advice.title.{advice.level}"),
+        title=catalog.text(lang, "advice.title", when=level_phrases(catalog, lang)[advice.level]),
+        rating=rating,
         body=catalog.text(lang, f"advice.body.{advice.level}"),
         reasons=reasons,
         footer=catalog.text(lang, "advice.footer"),
     )
 
 
-def format_date(timestamp: float) -> str:
-    """A Unix time as an ISO date (UTC), readable in both languages."""
-    return time.strftime("%Y-%m-%d", time.gmtime(timestamp))
+def _local(timestamp: float, lang: Language) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, dt.timezone(dt.timedelta(hours=UTC_OFFSET_HOURS[lang])))
 
 
-def history_text(catalog: Catalog, lang: Language, entries: Sequence[HistoryEntry]) -> str:
-    """The user's past checks, one line each: date, result, advice."""
-    if not entries:
+def format_date(catalog: Catalog, lang: Language, timestamp: float) -> str:
+    """A Unix time as a date the way people write it: "1 March 2027", "2027년 3월 1일"."""
+    when = _local(timestamp, lang)
+    month = catalog.section(lang, "dates.months")[when.month - 1]
+    return catalog.text(lang, "dates.date", day=when.day, month=month, year=when.year)
+
+
+def format_datetime(catalog: Catalog, lang: Language, timestamp: float) -> str:
+    """A Unix time as date and time: "1 March 2027, 2:05 pm UTC", "2027년 3월 1일 오후 2:05"."""
+    when = _local(timestamp, lang)
+    return catalog.text(
+        lang, "dates.date_time", date=format_date(catalog, lang, timestamp), hour12=(when.hour - 1) % 12 + 1,
+        minute=f"{when.minute:02d}", ampm=catalog.text(lang, "dates.am" if when.hour < 12 else "dates.pm"),
+    )
+
+
+def history_text(catalog: Catalog, lang: Language, history: History) -> str:
+    """The user's checks: the most serious advice first if it calls for a doctor, then each check that could be
+    assessed (newest first) with its result and advice, then how many photos could not be assessed."""
+    if not history.entries:
+        if history.unassessed:
+            return plural(catalog, lang, "history.only_unassessed", history.unassessed)
         return catalog.text(lang, "history.empty")
-    lines = [catalog.text(lang, "history.header")]
-    for entry in entries:
-        if entry.status == "ok":
-            result = catalog.text(lang, f"result.risk.{entry.risk or 'medium'}")
-            advice = catalog.text(lang, f"history.advice.{entry.advice or 'none'}")
+    phrases = level_phrases(catalog, lang)
+    lines = []
+    serious = history.most_serious
+    if serious is not None and serious.advice in ("urgent", "soon"):
+        lines += [catalog.text(lang, "history.most_serious", date=format_datetime(catalog, lang, serious.created_at),
+                               advice=phrases[serious.advice]), ""]
+    lines.append(catalog.text(lang, "history.header"))
+    for entry in history.entries:
+        date = format_datetime(catalog, lang, entry.created_at)
+        result = catalog.text(lang, f"result.risk.{entry.risk or 'medium'}")
+        if entry.advice in phrases:
+            lines.append(catalog.text(lang, "history.done", date=date, result=result, advice=phrases[entry.advice]))
         else:
-            result = catalog.text(lang, f"history.status.{entry.status}")
-            advice = "–"
-        lines.append(catalog.text(lang, "history.line", date=format_date(entry.created_at), result=result,
-                                  advice=advice))
+            lines.append(catalog.text(lang, "history.unfinished", date=date, result=result))
+    if history.unassessed:
+        lines += ["", plural(catalog, lang, "history.unassessed", history.unassessed)]
     return "\n".join(lines)
 
 
-def about_text(catalog: Catalog, lang: Language, card: ModelCard, figures: Mapping[str, float]) -> str:
-    """The model's version, its measured accuracy (`figures`, fractions) and its documented limitations."""
-    shown = [name for name in ABOUT_FIGURES if name in figures]
-    if shown:
-        lines = [catalog.text(lang, "about.metrics_header")]
-        for name in shown:
-            value = f"{figures[name]:.2f}" if name == "roc_auc" else f"{figures[name]:.0%}"
-            lines.append(catalog.text(lang, f"about.figures.{name}", value=value))
-        metrics = "\n".join(lines)
-    else:
-        metrics = catalog.text(lang, "about.no_metrics")
-    limitations = (
-        bullets(catalog, lang, card.limitations) if card.limitations else catalog.text(lang, "about.no_limitations")
-    )
+def about_text(catalog: Catalog, lang: Language, card: ModelCard) -> str:
+    """The model's version, its test figures at the bot's cut-offs and its limitations, all in `lang`."""
+    figures = model_facts.figures_text(catalog, lang, card.metrics)
+    metrics = (f"{catalog.text(lang, 'about.metrics_header')}\n\n{figures}" if figures
+               else catalog.text(lang, "about.no_metrics"))
+    limits = model_facts.limitations(lang, card)
+    limitations = bullets(catalog, lang, limits) if limits else catalog.text(lang, "about.no_limitations")
     return catalog.text(lang, "about.text", version=card.version, metrics=metrics, limitations=limitations)

@@ -121,12 +121,22 @@ class Session:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One past photo check as /history lists it."""
+    """One past photo check as /history lists it; `advice` is None while its questions are unfinished."""
 
     created_at: float
     status: str
     risk: Risk | None
     advice: str | None
+
+
+@dataclass(frozen=True)
+class History:
+    """What /history shows: the newest checks that could be assessed, the check with the most serious advice (which
+    may be older than all of them), and how many photos could not be assessed."""
+
+    entries: list[HistoryEntry]
+    most_serious: HistoryEntry | None
+    unassessed: int
 
 
 @dataclass(frozen=True)
@@ -329,17 +339,28 @@ class Storage:
             return None, None
         return cast(Risk | None, row[0]), cast(str | None, row[1])
 
-    async def history(self, user_id: int, limit: int) -> list[HistoryEntry]:
-        """The user's most recent photo checks, newest first."""
+    async def history(self, user_id: int, limit: int) -> History:
+        """The user's `limit` newest assessed checks (newest first), the one with the most serious advice (the newest
+        of those), and the number of photos that could not be assessed."""
+        advice = ("(SELECT v.level FROM sessions s JOIN advice v ON v.session_id = s.id WHERE s.assessment_id = a.id "
+                  "ORDER BY v.id DESC LIMIT 1)")
         async with self.db.execute(
-            "SELECT a.created_at, a.status, a.risk, (SELECT v.level FROM sessions s JOIN advice v "
-            "ON v.session_id = s.id WHERE s.assessment_id = a.id ORDER BY v.id DESC LIMIT 1) "
-            "FROM assessments a WHERE a.user_id = ? "
-            "ORDER BY a.id DESC LIMIT ?",
+            f"SELECT a.created_at, a.status, a.risk, {advice} FROM assessments a "
+            "WHERE a.user_id = ? AND a.status = 'ok' ORDER BY a.id DESC LIMIT ?",
             (user_id, limit),
         ) as cursor:
-            rows = await cursor.fetchall()
-        return [HistoryEntry(float(r[0]), str(r[1]), cast(Risk | None, r[2]), r[3]) for r in rows]
+            entries = [_history_entry(r) for r in await cursor.fetchall()]
+        async with self.db.execute(
+            f"SELECT * FROM (SELECT a.created_at, a.status, a.risk, {advice} AS level, a.id AS id FROM assessments a "
+            "WHERE a.user_id = ? AND a.status = 'ok') WHERE level IS NOT NULL "
+            "ORDER BY CASE level WHEN 'urgent' THEN 2 WHEN 'soon' THEN 1 ELSE 0 END DESC, id DESC LIMIT 1",
+            (user_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        unassessed = await _scalar(
+            self.db, "SELECT COUNT(*) FROM assessments WHERE user_id = ? AND status != 'ok'", (user_id,)
+        )
+        return History(entries, None if row is None else _history_entry(row), unassessed)
 
     # intents and reminders
 
@@ -432,6 +453,10 @@ class Storage:
         async with self.db.execute(sql, tuple(params)) as cursor:
             row = await cursor.fetchone()
         return None if row is None else row[0]
+
+
+def _history_entry(row: Sequence[Any]) -> HistoryEntry:
+    return HistoryEntry(float(row[0]), str(row[1]), cast(Risk | None, row[2]), row[3])
 
 
 async def _ensure_user(db: aiosqlite.Connection, user_id: int) -> None:

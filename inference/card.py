@@ -16,7 +16,8 @@ This module alone reads and writes `models/model_card.json` (format "skinbot-mod
                       "lesion": {"dermoscopic": {"temperature": 1.2, "refer": 0.2, "high": 0.7},
                                  "clinical": {"temperature": 1.1, "refer": 0.3, "high": 0.8}}},
       "thresholds": {"gate": 0.5, "modality": 0.5, "rash": 0.6},
-      "training": {...}, "metrics": {...}, "limitations": ["..."]
+      "training": {...}, "metrics": {...},
+      "limitations": {"en": ["..."], "ko": ["..."]}   # in plain words, for users, one list per language
     }
 
 Judging (`inference.judge`): lesion score = sigmoid(gate / gate_temperature), refused below `thresholds.gate`;
@@ -94,7 +95,7 @@ class ModelCard:
     outputs: Outputs = field(default_factory=Outputs)
     created: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
-    limitations: tuple[str, ...] = ()
+    limitations: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by language code: the texts users see
     training: dict[str, Any] = field(default_factory=dict)
 
     def file(self, role: str) -> Path:
@@ -126,7 +127,7 @@ class ModelCard:
                            "rash": self.rash_threshold},
             "training": self.training,
             "metrics": self.metrics,
-            "limitations": list(self.limitations),
+            "limitations": {lang: list(texts) for lang, texts in self.limitations.items()},
         }
 
 
@@ -168,7 +169,7 @@ def _parse(raw: dict[str, Any], directory: Path) -> ModelCard:
         rash_threshold=float(thresholds["rash"]),
         directory=directory,
         metrics=dict(raw.get("metrics", {})),
-        limitations=tuple(str(x) for x in raw.get("limitations", [])),
+        limitations={str(lang): tuple(str(x) for x in texts) for lang, texts in raw.get("limitations", {}).items()},
         training=dict(raw.get("training", {})),
     )
 

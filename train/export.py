@@ -25,18 +25,34 @@ MODEL_FILE = "skinbot.tflite"
 KERAS_WEIGHTS_FILE = "skinbot.weights.h5"  # the trained network for Keras: the export parity test, further training
 PARITY_TOLERANCE = 1e-3
 PARITY_IMAGES = 48
-LIMITATIONS = (
-    "Most training images are dermoscopic (taken through a dermatoscope); phone photos come from PAD-UFES-20 "
-    "(Brazil) and clinical atlases. Performance on phone photos is measured separately and is lower.",
-    "Acral (soles, palms, nails) and mucosal lesions, the most common melanoma sites in East Asian people, are "
-    "nearly absent from the training data.",
-    "Skin tones: the training images are mostly from light-skinned patients (Fitzpatrick I-III); performance on "
-    "darker skin is unknown and may be worse.",
-    "The lesion type is what the photo most resembles among eight groups, not a diagnosis; rashes are one group "
-    "for about 240 different conditions.",
-    "It estimates a probability from one photo; it cannot see texture, history or the rest of the skin. It is a "
-    "screening aid, not a diagnosis.",
-)
+# What users are told the model cannot do, in every language the bot speaks (the card carries them).
+LIMITATIONS = {
+    "en": (
+        "Most of its training photos were taken through a dermatoscope in clinics; phone photos are fewer (from "
+        "Brazil and from clinical atlases). On phone photos, measured separately, it is less accurate.",
+        "Melanomas on the soles, palms, nails and mucous membranes (acral and mucosal melanoma, the most common kinds "
+        "in Koreans and other East Asians) are hardly present in its training photos.",
+        "Skin tone: its training photos are mostly of light-skinned people (Fitzpatrick types I–III); on darker skin "
+        "its accuracy is unknown and may be worse.",
+        "What a spot resembles is a guess among eight groups, not a diagnosis; all rashes are one group for about "
+        "240 different conditions.",
+        "It estimates a probability from one photo; it cannot feel the spot, know its history or see the rest of "
+        "your skin. It is a screening aid, not a diagnosis.",
+    ),
+    "ko": (
+        "학습 사진은 대부분 병원에서 더모스코프(피부확대경)로 찍은 사진이고, "
+        "휴대폰 사진(브라질과 임상 사진집에서 모은 사진)은 더 적어요. "
+        "휴대폰 사진으로 따로 재 보면 정확도가 더 낮아요.",
+        "손발바닥, 손발톱, 점막에 생기는 흑색종(말단 흑색종, 점막 흑색종. "
+        "한국인 등 동아시아인에게 가장 흔한 유형이에요)은 학습 사진에 거의 없어요.",
+        "피부색: 학습 사진은 대부분 피부가 밝은 사람(피츠패트릭 I~III형)의 사진이라, "
+        "더 어두운 피부에서의 정확도는 알 수 없고 더 낮을 수도 있어요.",
+        "어떤 병변과 닮았는지는 여덟 가지 무리 가운데 고른 추정일 뿐 진단이 아니에요. "
+        "발진은 240가지쯤 되는 여러 질환을 한 무리로 묶었어요.",
+        "사진 한 장으로 확률을 추정할 뿐이라, 점을 만져 보거나 경과를 알거나 "
+        "다른 부위의 피부를 볼 수는 없어요. 진단이 아니라 선별을 돕는 도구예요.",
+    ),
+}
 
 
 def load_trained(result: TrainResult, run_dir: Path) -> Any:

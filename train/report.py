@@ -232,7 +232,7 @@ def _markdown(card: ModelCard, metrics: dict[str, Any]) -> str:
         "",
         "## Limitations",
         "",
-        *[f"- {x}" for x in card.limitations],
+        *[f"- {x}" for x in card.limitations.get("en", ())],
         "",
     ]
     return "\n".join(lines)

@@ -11,7 +11,6 @@ from telegram.ext import ContextTypes
 
 from bot import keyboards, render
 from bot.handlers.common import reply_template, show
-from bot.intents import accuracy_figures  # the one place that knows the model card's metrics layout
 from bot.messages import Language
 from bot.services import services
 
@@ -36,9 +35,7 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     s = services(context)
     assert update.effective_message is not None
     lang = await s.language(update.effective_user)
-    card = s.analyzer.card
-    text = render.about_text(s.catalog, lang, card, accuracy_figures(card.metrics))
-    await update.effective_message.reply_text(text)
+    await update.effective_message.reply_text(render.about_text(s.catalog, lang, s.analyzer.card))
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -58,12 +55,12 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """List the user's past checks: date, result, advice."""
+    """List the user's past checks: date and time, result and advice, the most serious advice first."""
     s = services(context)
     assert update.effective_user is not None and update.effective_message is not None
     lang = await s.language(update.effective_user)
-    entries = await s.storage.history(update.effective_user.id, s.config.bot.history_limit)
-    await update.effective_message.reply_text(render.history_text(s.catalog, lang, entries))
+    found = await s.storage.history(update.effective_user.id, s.config.bot.history_limit)
+    await update.effective_message.reply_text(render.history_text(s.catalog, lang, found))
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

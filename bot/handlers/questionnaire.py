@@ -80,5 +80,5 @@ async def _finish(s: Services, lang: Language, query: CallbackQuery, session: Se
     advice = advise(session.risk, await s.storage.answers(session.id), s.config.policy)
     if not await s.storage.finish_session(session.id, session.user_id, advice):
         return  # a concurrent press finished it first and shows the advice
-    await show(query, render.advice_text(s.catalog, lang, advice),
+    await show(query, render.advice_text(s.catalog, lang, advice, session.risk),
                keyboards.reminders(s.catalog, lang, s.config.bot.reminder_months))

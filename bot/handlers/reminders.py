@@ -47,7 +47,7 @@ async def remind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     schedule(context.job_queue, reminder)
     await query.answer()
     await drop_keyboard(query)
-    await query.message.chat.send_message(s.text(lang, "remind.set", date=render.format_date(due_at)))
+    await query.message.chat.send_message(s.text(lang, "remind.set", date=render.format_date(s.catalog, lang, due_at)))
 
 
 def schedule(job_queue: JobQueue[Any], reminder: Reminder) -> None:

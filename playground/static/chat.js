@@ -3,7 +3,52 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { userId: null, after: 0, poll: null };
+const state = { userId: null, after: 0, poll: null, users: new Map(), lang: "en" };
+
+// The page's own words, in the chosen user's language (the bot's words come from the bot).
+const LABELS = {
+  en: {
+    subtitle: "local playground: no Telegram, no data leaves this machine",
+    chattingAs: "Chatting as", newUser: "New user", name: "Name", add: "Add", typing: "skinbot is typing…",
+    message: "Message", send: "Send", photo: "Send a photo (compressed, as Telegram does)",
+    file: "Send a file (uncompressed)", edited: "edited",
+    empty: "No messages yet. Send /start to begin, or send a photo of one skin spot with the camera button.",
+  },
+  ko: {
+    subtitle: "로컬 플레이그라운드: 텔레그램을 쓰지 않고, 데이터가 이 컴퓨터 밖으로 나가지 않아요",
+    chattingAs: "대화하는 사용자", newUser: "새 사용자", name: "이름", add: "추가", typing: "skinbot이 입력 중…",
+    message: "메시지", send: "보내기", photo: "사진 보내기(텔레그램처럼 압축해요)",
+    file: "파일 보내기(압축하지 않아요)", edited: "수정됨",
+    empty: "아직 메시지가 없어요. /start를 보내 시작하거나, 카메라 버튼으로 피부의 점 하나를 찍은 사진을 보내 주세요.",
+  },
+};
+const label = (key) => (LABELS[state.lang] || LABELS.en)[key];
+
+function applyLabels(lang) {
+  state.lang = LABELS[lang] ? lang : "en";
+  document.documentElement.lang = state.lang;
+  document.querySelectorAll("[data-label]").forEach((el) => { el.textContent = label(el.dataset.label); });
+  document.querySelectorAll("[data-placeholder]").forEach((el) => { el.placeholder = label(el.dataset.placeholder); });
+  document.querySelectorAll("[data-title]").forEach((el) => {
+    el.title = label(el.dataset.title);
+    el.setAttribute("aria-label", label(el.dataset.title));
+  });
+  updateEmptyHint();
+}
+
+// An empty chat says what to do first.
+function updateEmptyHint() {
+  const box = $("messages");
+  const hint = box.querySelector(".empty-hint");
+  if (box.querySelector(".msg, .error")) {
+    if (hint) hint.remove();
+    return;
+  }
+  const fresh = document.createElement("div");
+  fresh.className = "empty-hint";
+  appendText(fresh, label("empty"));
+  if (hint) hint.replaceWith(fresh); else box.append(fresh);
+}
 
 async function api(path, options = {}) {
   const response = await fetch(path, options);
@@ -20,6 +65,7 @@ function showError(text) {
   el.className = "error";
   el.textContent = text;
   $("messages").append(el);
+  updateEmptyHint();
   scrollDown();
 }
 
@@ -56,6 +102,25 @@ function entityElement(entity) {
   return document.createElement(tags[entity.type] || "span");
 }
 
+// Bot commands in text ("/start", also before a Korean particle: "/forget으로") are tappable, as in Telegram.
+const COMMAND = /(^|[\s("'“‘(])(\/[A-Za-z][A-Za-z0-9_]{0,31})(?![A-Za-z0-9_])/g;
+
+function appendText(parent, text) {
+  let pos = 0;
+  for (const match of text.matchAll(COMMAND)) {
+    const start = match.index + match[1].length;
+    parent.append(text.slice(pos, start));
+    const command = document.createElement("a");
+    command.className = "command";
+    command.href = "#";
+    command.textContent = match[2];
+    command.addEventListener("click", (event) => { event.preventDefault(); sendText(match[2]); });
+    parent.append(command);
+    pos = start + match[2].length;
+  }
+  parent.append(text.slice(pos));
+}
+
 function renderEntities(parent, text, start, end, entities) {
   let pos = start;
   for (let i = 0; i < entities.length; i++) {
@@ -63,7 +128,7 @@ function renderEntities(parent, text, start, end, entities) {
     const eEnd = e.offset + e.length;
     const inner = [];
     while (i + 1 < entities.length && entities[i + 1].offset + entities[i + 1].length <= eEnd) inner.push(entities[++i]);
-    parent.append(text.slice(pos, e.offset));
+    appendText(parent, text.slice(pos, e.offset));
     const el = entityElement(e);
     renderEntities(el, text, e.offset, eEnd, inner);
     if (el.tagName === "A") {
@@ -73,7 +138,7 @@ function renderEntities(parent, text, start, end, entities) {
     parent.append(el);
     pos = eEnd;
   }
-  parent.append(text.slice(pos, end));
+  appendText(parent, text.slice(pos, end));
 }
 
 function formatted(text, entities) {
@@ -135,7 +200,7 @@ function messageElement(message) {
   const meta = document.createElement("div");
   meta.className = "meta";
   const time = new Date(message.date * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  meta.textContent = message.edit_date ? `edited ${time}` : time;
+  meta.textContent = message.edit_date ? `${label("edited")} ${time}` : time;
   el.append(meta);
   return el;
 }
@@ -176,7 +241,11 @@ function applyEvent(event, replay = false) {
     scrollDown();
   } else if (event.kind === "edit") {
     const old = findMessage(event.message.message_id);
-    if (old) old.replaceWith(messageElement(event.message));
+    if (old) {
+      const edited = messageElement(event.message);
+      old.replaceWith(edited);
+      if (!replay) edited.scrollIntoView({ block: "nearest" });  // an edited question or advice comes into view
+    }
   } else if (event.kind === "delete") {
     const old = findMessage(event.message_id);
     if (old) old.remove();
@@ -203,6 +272,8 @@ async function pollEvents(userId, controller) {
       const body = await response.json();
       if (controller.signal.aborted) return;
       body.events.forEach((event) => applyEvent(event, replay));
+      updateEmptyHint();
+      if (replay) scrollDown();
       replay = false;
     } catch (error) {
       if (controller.signal.aborted) return;
@@ -219,6 +290,7 @@ function switchUser(userId) {
   $("reply-keyboard").hidden = true;
   $("typing").hidden = true;
   localStorage.setItem("skinbot-playground-user", String(userId));
+  applyLabels((state.users.get(userId) || {}).language_code);
   state.poll = new AbortController();
   pollEvents(userId, state.poll);
 }
@@ -260,6 +332,7 @@ async function loadUsers(selectId) {
     await postJson("/_chat/users", { first_name: "지민", language_code: "ko" });
     ({ users } = await api("/_chat/users"));
   }
+  state.users = new Map(users.map((u) => [u.id, u]));
   const select = $("user-select");
   select.replaceChildren(...users.map((u) => new Option(`${u.first_name} (${u.language_code})`, u.id)));
   const remembered = Number(localStorage.getItem("skinbot-playground-user"));

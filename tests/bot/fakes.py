@@ -128,7 +128,7 @@ def make_card(metrics: dict[str, Any] | None = None, limitations: tuple[str, ...
         version="test-1", backbone="efficientnet_lite0", input_size=224, files=(), lesion_types=("rash",),
         gate_temperature=1.0, gate_threshold=0.5, rash_threshold=0.5,
         lesion_calibration={m: RiskCalibration(1.0, 0.2, 0.7) for m in ("dermoscopic", "clinical")},
-        directory=Path("."), metrics=metrics if metrics is not None else {}, limitations=limitations,
+        directory=Path("."), metrics=metrics if metrics is not None else {}, limitations={"en": limitations},
     )
 
 

@@ -19,7 +19,7 @@ async def test_forget_after_confirmation_leaves_no_row(env):
     chat, other = env.chat(1), env.chat(2)
     for user in (chat, other):
         await full_check(user)
-        await user.press_label("In 3 month(s)")
+        await user.press_label("In 3 months")
         await user.text("what does medium risk mean?")
     await chat.text("/forget")
     assert "can't be undone" in env.telegram.texts()[-1]
@@ -42,18 +42,19 @@ async def test_reminder_button_after_advice_stores_and_schedules_it(env):
     chat = env.chat()
     await full_check(chat)
     advice_id = env.telegram.last_message_id(1)
-    await chat.press_label("In 1 month(s)")
+    await chat.press_label("In 1 month")
     (reminder,) = await env.storage.pending_reminders()
     assert abs(reminder.due_at - (time.time() + 30 * 86400)) < 60
     assert env.application.job_queue.get_jobs_by_name(f"reminder:{reminder.id}")
-    assert env.telegram.texts()[-1].startswith("OK, I'll remind you on 20")
+    due = time.gmtime(reminder.due_at)  # "1 March 2027", as people write dates
+    assert env.telegram.texts()[-1] == f"OK, I'll remind you on {due.tm_mday} {time.strftime('%B %Y', due)}."
     assert env.telegram.buttons(1, advice_id) == []  # the advice stays, its buttons go
 
 
 async def test_remind_command_offers_the_configured_delays(env):
     chat = env.chat(language_code="ko")
     await chat.text("/remind")
-    assert env.telegram.texts()[-1] == "언제 점을 다시 확인하도록 알려 드릴까요?"
+    assert env.telegram.texts()[-1] == "언제 점을 다시 확인하시도록 알려 드릴까요?"
     labels = [label for label, _ in env.telegram.buttons(1, env.telegram.last_message_id(1))]
     assert labels == ["1개월 뒤에", "3개월 뒤에"]
     await chat.press(env.telegram.last_message_id(1), "remind:7")  # not a configured delay: ignored

@@ -1,3 +1,4 @@
+import re
 import string
 from pathlib import Path
 
@@ -61,3 +62,27 @@ def test_catalog_loads_the_repository_files():
     catalog = load_catalog()
     assert "skinbot" in catalog.text("en", "start.text")
     assert Path(DEFAULT_MESSAGES_DIR / "ko.yaml").is_file()
+
+
+# A Korean particle is written right after its word, also after a command, a number or a Latin word ("/forget으로",
+# "7mm보다", "BCC는"): a space before it is a typo. Listed particles cannot start a Korean word of their own here.
+PARTICLES = "으로|로|을|를|은|는|이에요|예요|에서|에게|에|의|과|와|도|만"
+PARTICLE_AFTER_SPACE = re.compile(rf"[A-Za-z0-9)/%]\s+(?:{PARTICLES})(?=[\s.,!?)]|$)")
+
+
+def test_korean_particles_follow_their_word_without_a_space():
+    ko = load("ko")
+    assert {key: text for key, text in ko.items() if PARTICLE_AFTER_SPACE.search(text)} == {}
+
+
+def test_korean_uses_one_term_for_seeing_a_dermatologist():
+    # 피부과 진료 (the visit) and 피부과 전문의 (the doctor); not "병원에 가 보세요" or "피부 검진" for the same advice.
+    # Examples and keywords are how users may write, so they are left out.
+    said = {key: text for key, text in load("ko").items() if not key.endswith((".examples", ".keywords"))}
+    assert {key: text for key, text in said.items() if re.search(r"병원에 가 보세요|피부 검진|피부 진료", text)} == {}
+
+
+def test_korean_never_writes_a_lump_with_a_topic_particle():
+    # "혹은" reads as "or": a lump (혹) takes another ending ("혹이라면", "혹을"), or the sentence is rewritten.
+    said = {key: text for key, text in load("ko").items() if not key.endswith((".examples", ".keywords"))}
+    assert {key: text for key, text in said.items() if "혹은" in text} == {}

@@ -66,9 +66,13 @@ async def test_finishing_stores_advice_once_and_feeds_history(storage):
     assert await storage.finish_session(sid, 7, advice) is False
     assert await storage.last_result(7) == ("medium", "soon")
     await storage.add_assessment(7, Assessment(status="not_skin", model_version="t1"), 3.0)
+    await storage.add_assessment(7, OK, 1.0)  # assessed, questions not finished
     history = await storage.history(7, 10)
-    assert [(h.status, h.risk, h.advice) for h in history] == [("not_skin", None, None), ("ok", "medium", "soon")]
-    assert len(await storage.history(7, 1)) == 1
+    assert [(h.status, h.risk, h.advice) for h in history.entries] == [("ok", "medium", None), ("ok", "medium", "soon")]
+    assert history.unassessed == 1
+    assert history.most_serious is not None and history.most_serious.advice == "soon"
+    assert len((await storage.history(7, 1)).entries) == 1
+    assert (await storage.history(7, 1)).most_serious == history.most_serious  # older than the one listed
 
 
 async def test_cancel_and_reminders(storage):

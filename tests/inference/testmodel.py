@@ -136,7 +136,7 @@ def card_for(directory: Path, model_name: str = "skinbot.tflite", **changes: Any
         version="test-0.1", created="2026-12-01T00:00:00Z", backbone="tiny-test", input_size=SIZE, files=(),
         lesion_types=LESION_TYPES, gate_temperature=GATE_TEMPERATURE, gate_threshold=GATE_THRESHOLD,
         lesion_calibration=dict(CALIBRATION), rash_threshold=RASH_THRESHOLD, modality_threshold=MODALITY_THRESHOLD,
-        directory=directory, metrics={"test_accuracy": 0.5}, limitations=("a test model",),
+        directory=directory, metrics={"test_accuracy": 0.5}, limitations={"en": ("a test model",)},
     )
     return dataclasses.replace(card, **changes)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import pytest
 from selenium import webdriver
@@ -36,3 +39,17 @@ def headless_chromium() -> Iterator[webdriver.Chrome]:
             yield session
         finally:
             session.quit()
+
+
+T = TypeVar("T")
+
+
+async def drive_with_bot(bot: Coroutine[Any, Any, None], drive: Callable[[], T], timeout: float) -> T:
+    """Run a scripted bot while `drive` (blocking browser steps) runs in a thread; stop the bot afterwards."""
+    responder = asyncio.create_task(bot)
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(drive), timeout=timeout)
+    finally:
+        responder.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await responder

@@ -6,8 +6,6 @@ inline buttons, edits in place, users and languages.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from pathlib import Path
 
 import telegram
@@ -16,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.playground.browser import headless_chromium
+from tests.playground.browser import drive_with_bot, headless_chromium
 from tests.playground.conftest import TOKEN
 
 PHOTO = Path(__file__).resolve().parents[1] / "fixtures" / "images" / "benign_1.jpg"
@@ -47,8 +45,6 @@ async def scripted_bot(emulator) -> None:
 
 
 async def test_browser_uploads_photo_reads_reply_and_presses_button(emulator):
-    responder = asyncio.create_task(scripted_bot(emulator))
-
     def drive() -> dict[str, object]:
         with headless_chromium() as browser:
             # edits replace a bubble in place, so an element found a moment ago can go stale
@@ -80,12 +76,7 @@ async def test_browser_uploads_photo_reads_reply_and_presses_button(emulator):
             return {"reply": reply_text, "bold": bold, "toast": toast, "bubbles": bot_bubbles,
                     "buttons_left": buttons_left, "echo": echo}
 
-    try:
-        seen = await asyncio.wait_for(asyncio.to_thread(drive), timeout=90)
-    finally:
-        responder.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await responder
+    seen = await drive_with_bot(scripted_bot(emulator), drive, timeout=90)
     assert seen["reply"].startswith("Photo 224x224") and seen["bold"] == "Photo"
     assert seen["toast"] == "Noted"
     assert seen["bubbles"] == 1 and seen["buttons_left"] == 0  # edited in place, keyboard gone

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.intents import AnswerContext, render
 from bot.messages import MessagesError, load_catalog
 from inference.card import ModelFile
 from skinbot.cli import main
@@ -37,13 +38,13 @@ def test_json_output_has_exactly_intent_and_reply(capsys, catalog, config_with_m
     code, data = ask_json(capsys, config, "--lang", "ko", "BCC가 뭐예요")
     assert code == 0
     assert set(data) == {"intent", "reply"}
-    assert data == {"intent": "bcc", "reply": catalog.text("ko", "intents.bcc.reply")}
+    assert data == {"intent": "bcc", "reply": render("bcc", "ko", AnswerContext(), catalog)}
 
 
 def test_lang_chooses_the_reply_language(capsys, catalog, config_with_models):
     config, _ = config_with_models
     _, data = ask_json(capsys, config, "--lang", "en", "흑색종이", "뭐예요?")
-    assert data == {"intent": "melanoma", "reply": catalog.text("en", "intents.melanoma.reply")}
+    assert data == {"intent": "melanoma", "reply": render("melanoma", "en", AnswerContext(), catalog)}
 
 
 def test_without_lang_a_korean_question_gets_a_korean_reply(capsys, catalog, config_with_models):
@@ -65,9 +66,18 @@ def test_plain_output_shows_intent_and_reply(capsys, catalog, config_with_models
 def test_context_flags_select_the_context_reply(capsys, catalog, config_with_models):
     config, _ = config_with_models
     _, data = ask_json(capsys, config, "--lang", "en", "--risk", "medium", "what does my result mean")
-    assert data["reply"] == catalog.section("en", "intents.risk_meaning.reply_with_result")["medium"]
+    assert data["reply"] == render("risk_meaning", "en", AnswerContext(last_risk="medium"), catalog)
     _, data = ask_json(capsys, config, "--lang", "en", "--advice", "urgent", "what should I do now")
-    assert data["reply"] == catalog.section("en", "intents.what_now.reply_with_advice")["urgent"]
+    assert data["reply"] == render("what_now", "en", AnswerContext(last_advice="urgent"), catalog)
+    assert "My advice was: see a doctor within 2 weeks." in data["reply"]
+
+
+def test_the_readme_example_explains_medium_risk_whatever_the_last_result(capsys, catalog, config_with_models):
+    config, _ = config_with_models
+    for risk in ("low", "high"):
+        _, data = ask_json(capsys, config, "--lang", "en", "--risk", risk, "what does medium risk mean?")
+        assert data["intent"] == "risk_meaning"
+        assert data["reply"].startswith("Medium risk means")
 
 
 def test_accuracy_uses_the_model_card_when_there_is_one(capsys, catalog, config_with_models):

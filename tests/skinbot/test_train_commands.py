@@ -16,9 +16,9 @@ def test_train_with_empty_data_root(tmp_path, capsys):
     assert "missing" in err and "skin-cancer-mvb" in err
 
 
-def test_train_gate_before_lesion(tmp_path, capsys):
+def test_train_export_before_lesion(tmp_path, capsys):
     (tmp_path / "data").mkdir()
-    assert main(["train", "gate", "--data", str(tmp_path / "data"), "--runs", str(tmp_path / "runs")]) == 2
+    assert main(["train", "export", "--data", str(tmp_path / "data"), "--runs", str(tmp_path / "runs")]) == 2
     assert "skinbot train lesion" in capsys.readouterr().err
 
 
