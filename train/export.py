@@ -26,7 +26,7 @@ KERAS_WEIGHTS_FILE = "skinbot.weights.h5"  # the trained network for Keras: the 
 PARITY_TOLERANCE = 1e-3
 PARITY_IMAGES = 48
 # What users are told the model cannot do, in every language the bot speaks (the card carries them).
-LIMITATIONS = {
+LIMITATIONS: dict[str, tuple[str, ...]] = {
     "en": (
         "Most of its training photos were taken through a dermatoscope in clinics; phone photos are fewer (from "
         "Brazil and from clinical atlases). On phone photos, measured separately, it is less accurate.",
