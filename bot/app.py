@@ -28,10 +28,23 @@ from telegram.request import BaseRequest
 
 from bot import keyboards
 from bot.checklist import QUESTION_KEYS
-from bot.handlers import commands, errors, free_text, other, photo, questionnaire, reminders
+from bot.handlers import (
+    commands,
+    errors,
+    followup,
+    free_text,
+    heatmap,
+    other,
+    photo,
+    questionnaire,
+    reminders,
+    report,
+    result,
+)
 from bot.messages import LANGUAGES, Catalog, load_catalog
 from bot.ports import Analyzer
 from bot.ratelimit import SlidingWindowLimiter
+from bot.result_cache import ResultCache
 from bot.retry import RetryingRateLimiter
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.storage import Storage
@@ -39,7 +52,9 @@ from skinbot.config import Config, ConfigError
 
 logger = logging.getLogger(__name__)
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
-COMMANDS: tuple[str, ...] = ("start", "help", "language", "history", "remind", "forget", "cancel", "about")
+COMMANDS: tuple[str, ...] = (
+    "start", "help", "language", "history", "report", "remind", "forget", "cancel", "about",
+)
 # Only new messages in private chats are handled; edits and group chatter are not (see `other.ignore`).
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
@@ -85,6 +100,7 @@ def build_application(
         analyzer=pipeline,
         storage=Storage(config.storage.db_path),
         photo_limiter=SlidingWindowLimiter(bot.photo_rate_limit_per_minute, 60.0),
+        results=ResultCache(bot.result_cache_size, bot.result_cache_ttl_s),
     )
     _add_handlers(application)
     return application
@@ -94,7 +110,7 @@ def _add_handlers(application: BotApplication) -> None:
     by_command = {
         "start": commands.start, "help": commands.help_command, "language": commands.language,
         "history": commands.history, "remind": reminders.remind, "forget": commands.forget,
-        "cancel": commands.cancel, "about": commands.about,
+        "cancel": commands.cancel, "about": commands.about, "report": report.report_command,
     }
     application.add_handlers([CommandHandler(name, by_command[name], filters=PRIVATE) for name in COMMANDS])
     application.add_handlers([
@@ -112,6 +128,10 @@ def _add_handlers(application: BotApplication) -> None:
         CallbackQueryHandler(commands.language_chosen, pattern=keyboards.LANGUAGE_PATTERN),
         CallbackQueryHandler(commands.forget_chosen, pattern=keyboards.FORGET_PATTERN),
         CallbackQueryHandler(reminders.remind_chosen, pattern=keyboards.REMIND_PATTERN),
+        CallbackQueryHandler(result.explain_type, pattern=keyboards.TYPE_PATTERN),
+        CallbackQueryHandler(heatmap.show_heatmap, pattern=keyboards.HEATMAP_PATTERN),
+        CallbackQueryHandler(report.report_button, pattern=keyboards.REPORT_PATTERN),
+        CallbackQueryHandler(followup.spot_chosen, pattern=keyboards.SPOT_PATTERN),
         CallbackQueryHandler(other.stale_button),
     ])
     application.add_error_handler(errors.on_error)

@@ -9,6 +9,9 @@ Safety first, so that the bot errs towards seeing a doctor:
 - `soon`: medium or unknown model risk; a confirmed score >= `soon_checklist_score`; a spot new since adulthood;
   any urgent or soon rule that an unsure or skipped answer, counted as "yes", would trigger.
 - `monitor` otherwise. No outcome ever says there is no need to see a doctor.
+- a follow-up photo of the same spot with a clear rise (its risk level went up, or its malignancy score rose by at
+  least `followup_rise`) moves the advice one level sooner (`monitor` -> `soon` -> `urgent`): change is the
+  strongest warning sign of a melanoma, and the model seeing more of what it associates with cancer is one.
 
 Every rule is monotone in the answers, so changing an answer from "no" to "not sure", or from "not sure" to "yes",
 never gives milder advice (tests/bot/test_policy.py checks every answer vector).
@@ -73,8 +76,40 @@ def _top(fired: list[tuple[AdviceLevel, Reason]]) -> int:
     return max((rank(level) for level, _ in fired), default=rank("monitor"))
 
 
-def advise(risk: Risk | None, answers: Mapping[str, AnswerValue], policy: PolicyConfig) -> Advice:
-    """Combine the model's risk and the checklist answers (a missing key is a skipped question) into advice."""
+@dataclass(frozen=True)
+class Change:
+    """A follow-up of the same spot: the earlier check's risk and malignancy score, and this check's."""
+
+    risk_before: Risk | None
+    score_before: float | None
+    risk_now: Risk | None
+    score_now: float | None
+
+
+_RISK_RANK: dict[Risk, int] = {"low": 0, "medium": 1, "high": 2}
+_SOONER: dict[AdviceLevel, AdviceLevel] = {"monitor": "soon", "soon": "urgent", "urgent": "urgent"}
+
+
+def clear_rise(change: Change, policy: PolicyConfig) -> bool:
+    """Whether the spot looks clearly worse than last time: a higher risk level, or a score up by `followup_rise`."""
+    if change.risk_before is not None and change.risk_now is not None \
+            and _RISK_RANK[change.risk_now] > _RISK_RANK[change.risk_before]:
+        return True
+    if change.score_before is None or change.score_now is None:
+        return False
+    # A small tolerance, so that a rise of exactly `followup_rise` in decimal counts despite binary rounding.
+    return change.score_now - change.score_before >= policy.followup_rise - 1e-9
+
+
+def sooner(level: AdviceLevel) -> AdviceLevel:
+    """The next more serious advice level (`urgent` stays `urgent`)."""
+    return _SOONER[level]
+
+
+def advise(risk: Risk | None, answers: Mapping[str, AnswerValue], policy: PolicyConfig,
+           change: Change | None = None) -> Advice:
+    """Combine the model's risk and the checklist answers (a missing key is a skipped question) into advice; a
+    follow-up `change` with a clear rise makes it one level sooner."""
     answer: dict[str, AnswerValue] = {q.key: answers.get(q.key, "unsure") for q in QUESTIONS}
     skipped = [q.key for q in QUESTIONS if q.key not in answers]
 
@@ -98,6 +133,9 @@ def advise(risk: Risk | None, answers: Mapping[str, AnswerValue], policy: Policy
             triggered.append(("soon", Reason("all_skipped" if len(skipped) == len(QUESTIONS) else "some_skipped")))
 
     level = max((lvl for lvl, _ in triggered), key=rank)
+    if change is not None and clear_rise(change, policy):
+        level = sooner(level)
+        triggered.append((level, Reason("followup_rise")))
     reasons = tuple(dict.fromkeys(reason for lvl, reason in triggered if lvl == level))
     score = sum(q.points for q in QUESTIONS if answer[q.key] == "yes")
     possible = sum(q.points for q in QUESTIONS if answer[q.key] != "no")

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot import model_facts
+from bot import lesion_types, model_facts
 from bot.checklist import QUESTIONS
 from bot.messages import Catalog, Language
 from bot.policy import ADVICE_LEVELS, Advice, Reason
@@ -53,14 +53,18 @@ def problem_text(catalog: Catalog, lang: Language, assessment: Assessment) -> st
     return catalog.text(lang, "photo.not_skin", tips=tips)
 
 
-def result_text(catalog: Catalog, lang: Language, assessment: Assessment) -> str:
-    """The risk level in words, what it means, and the offer to answer the questions (status "ok")."""
+def result_text(catalog: Catalog, lang: Language, assessment: Assessment, resembles: str | None = None) -> str:
+    """The risk level in words, what it means, what the spot resembles (the type `resembles`, chosen by
+    `bot.lesion_types.resembled`) and the offer to answer the questions (status "ok")."""
     risk = assessment.risk or "medium"  # an "ok" result always has a risk; never present a missing one as low
+    meaning = catalog.text(lang, f"result.meaning.{risk}")
+    if resembles is not None:
+        meaning = f"{meaning}\n\n{lesion_types.resemblance_text(catalog, lang, resembles)}"
     return catalog.text(
         lang,
         "result.text",
         risk_words=catalog.text(lang, f"result.risk.{risk}"),
-        meaning=catalog.text(lang, f"result.meaning.{risk}"),
+        meaning=meaning,
     )
 
 
@@ -83,9 +87,14 @@ def _reason_text(catalog: Catalog, lang: Language, reason: Reason, advice: Advic
     return catalog.text(lang, key, **params)
 
 
+def reason_texts(catalog: Catalog, lang: Language, advice: Advice) -> list[str]:
+    """Why the advice is what it is, one sentence per reason."""
+    return [_reason_text(catalog, lang, r, advice) for r in advice.reasons]
+
+
 def advice_text(catalog: Catalog, lang: Language, advice: Advice, risk: Risk | None) -> str:
     """The final advice: what to do and how soon, the photo's rating again, why, and the reminder offer."""
-    reasons = bullets(catalog, lang, (_reason_text(catalog, lang, r, advice) for r in advice.reasons))
+    reasons = bullets(catalog, lang, reason_texts(catalog, lang, advice))
     rating = (catalog.text(lang, "advice.rating", risk_words=catalog.text(lang, f"result.risk.{risk}"))
               if risk is not None else catalog.text(lang, "advice.rating_unknown"))
     return catalog.text(
@@ -136,7 +145,9 @@ def history_text(catalog: Catalog, lang: Language, history: History) -> str:
     for entry in history.entries:
         date = format_datetime(catalog, lang, entry.created_at)
         result = catalog.text(lang, f"result.risk.{entry.risk or 'medium'}")
-        if entry.advice in phrases:
+        if entry.rash:
+            lines.append(catalog.text(lang, "history.rash", date=date))
+        elif entry.advice in phrases:
             lines.append(catalog.text(lang, "history.done", date=date, result=result, advice=phrases[entry.advice]))
         else:
             lines.append(catalog.text(lang, "history.unfinished", date=date, result=result))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import User
@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackContext
 from bot.messages import Catalog, Language, language_for
 from bot.ports import Analyzer
 from bot.ratelimit import SlidingWindowLimiter
+from bot.result_cache import ResultCache
 from bot.storage import Storage
 from skinbot.config import Config
 
@@ -19,13 +20,14 @@ SERVICES_KEY = "skinbot.services"
 
 @dataclass(frozen=True)
 class Services:
-    """Config, message catalog, analyser, storage and the photo rate limit."""
+    """Config, message catalog, analyser, storage, the photo rate limit and the photos behind recent results."""
 
     config: Config
     catalog: Catalog
     analyzer: Analyzer
     storage: Storage
     photo_limiter: SlidingWindowLimiter
+    results: ResultCache = field(default_factory=lambda: ResultCache(0, 0.0))  # sized from config in bot.app
 
     def text(self, lang: Language, key: str, **params: Any) -> str:
         """A message in `lang` (shortcut for the catalog)."""

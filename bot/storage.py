@@ -94,11 +94,28 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX reminders_pending ON reminders(sent_at, due_at);
     """,
+    # Model v2 details of each check (what the spot resembles, rash) and spots: a spot exists once the user says a
+    # later photo shows the same spot as an earlier one; its checks are the assessments that point to it.
+    """
+    CREATE TABLE spots (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX spots_user ON spots(user_id);
+    ALTER TABLE assessments ADD COLUMN modality TEXT;
+    ALTER TABLE assessments ADD COLUMN lesion_type TEXT;
+    ALTER TABLE assessments ADD COLUMN type_probability REAL;
+    ALTER TABLE assessments ADD COLUMN rash INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE assessments ADD COLUMN spot_id INTEGER REFERENCES spots(id) ON DELETE SET NULL;
+    ALTER TABLE assessments ADD COLUMN followup INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX assessments_spot ON assessments(spot_id, created_at);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # Every table holding rows about a user, in an order that is safe to delete from.
 USER_TABLES: tuple[str, ...] = (
-    "answers", "advice", "question_intents", "reminders", "sessions", "assessments", "users",
+    "answers", "advice", "question_intents", "reminders", "sessions", "assessments", "spots", "users",
 )
 
 
@@ -127,6 +144,7 @@ class HistoryEntry:
     status: str
     risk: Risk | None
     advice: str | None
+    rash: bool = False  # the photo looked like a rash: it got rash guidance, not a risk level and questions
 
 
 @dataclass(frozen=True)
@@ -147,6 +165,30 @@ class Reminder:
     user_id: int
     chat_id: int
     due_at: float
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """One assessed photo ("ok") with what follow-ups and the report need: the model's result, what the spot
+    resembled, its spot (None until a later photo is said to show the same spot) and the advice, once given."""
+
+    id: int
+    user_id: int
+    created_at: float
+    risk: Risk | None
+    malignancy: float | None
+    lesion_type: str | None
+    type_probability: float | None
+    rash: bool
+    modality: str | None
+    model_version: str
+    spot_id: int | None
+    followup: bool  # recorded as a follow-up of an earlier check of the same spot
+    session_id: int | None
+    advice: str | None  # advice level, None while the questions are unfinished
+    reasons: tuple[tuple[str, str], ...] = ()  # (code, feature) of the advice's reasons
+    score: int = 0
+    possible_score: int = 0
 
 
 class Storage:
@@ -345,13 +387,14 @@ class Storage:
         advice = ("(SELECT v.level FROM sessions s JOIN advice v ON v.session_id = s.id WHERE s.assessment_id = a.id "
                   "ORDER BY v.id DESC LIMIT 1)")
         async with self.db.execute(
-            f"SELECT a.created_at, a.status, a.risk, {advice} FROM assessments a "
+            f"SELECT a.created_at, a.status, a.risk, {advice}, a.rash FROM assessments a "
             "WHERE a.user_id = ? AND a.status = 'ok' ORDER BY a.id DESC LIMIT ?",
             (user_id, limit),
         ) as cursor:
             entries = [_history_entry(r) for r in await cursor.fetchall()]
         async with self.db.execute(
-            f"SELECT * FROM (SELECT a.created_at, a.status, a.risk, {advice} AS level, a.id AS id FROM assessments a "
+            f"SELECT * FROM (SELECT a.created_at, a.status, a.risk, {advice} AS level, a.rash, a.id AS id "
+            "FROM assessments a "
             "WHERE a.user_id = ? AND a.status = 'ok') WHERE level IS NOT NULL "
             "ORDER BY CASE level WHEN 'urgent' THEN 2 WHEN 'soon' THEN 1 ELSE 0 END DESC, id DESC LIMIT 1",
             (user_id,),
@@ -402,6 +445,87 @@ class Storage:
                 "UPDATE reminders SET sent_at = ? WHERE id = ? AND sent_at IS NULL", (time.time(), reminder_id)
             )
         return cursor.rowcount == 1
+
+    # model details, spots and follow-ups
+
+    async def record_details(self, assessment_id: int, assessment: Assessment) -> None:
+        """Store what the type head said about a check: its modality, most likely type and its probability, rash."""
+        top = max(assessment.type_probs.items(), key=lambda kv: kv[1], default=(None, None))
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE assessments SET modality = ?, lesion_type = ?, type_probability = ?, rash = ? WHERE id = ?",
+                (assessment.modality, assessment.lesion_type or top[0], top[1], int(assessment.rash), assessment_id),
+            )
+
+    async def check(self, assessment_id: int) -> CheckRecord | None:
+        """The assessed check with this id, with its advice if given."""
+        found = await self._checks("a.id = ?", (assessment_id,))
+        return found[0] if found else None
+
+    async def latest_check(self, user_id: int) -> CheckRecord | None:
+        """The user's newest assessed check, if any."""
+        found = await self._checks("a.user_id = ? ORDER BY a.id DESC LIMIT 1", (user_id,))
+        return found[0] if found else None
+
+    async def earlier_spots(self, user_id: int, before_id: int, limit: int) -> list[CheckRecord]:
+        """The newest check of each of the user's spots checked before `before_id`, newest first; a check not yet
+        linked to a spot counts as a spot of its own. Rashes are left out: follow-up is for single spots."""
+        async with self.db.execute(
+            "SELECT MAX(id) FROM assessments WHERE user_id = ? AND status = 'ok' AND rash = 0 AND id < ? "
+            "GROUP BY COALESCE(spot_id, -id) ORDER BY MAX(id) DESC LIMIT ?",
+            (user_id, before_id, limit),
+        ) as cursor:
+            ids = [int(r[0]) for r in await cursor.fetchall()]
+        checks = {c.id: c for c in await self._checks(f"a.id IN ({','.join('?' * len(ids))})", ids)} if ids else {}
+        return [checks[i] for i in ids if i in checks]
+
+    async def spot_checks(self, spot_id: int) -> list[CheckRecord]:
+        """Every check of a spot, oldest first."""
+        return await self._checks("a.spot_id = ? ORDER BY a.id", (spot_id,))
+
+    async def link_followup(self, user_id: int, assessment_id: int, earlier_id: int) -> bool:
+        """Record check `assessment_id` as a follow-up of the spot of `earlier_id` (creating the spot if the earlier
+        check had none). False if either check is not the user's, or the new one is already linked (a repeated tap)."""
+        async with self._transaction() as db:
+            now, earlier = await self.check(assessment_id), await self.check(earlier_id)
+            if (now is None or earlier is None or now.user_id != user_id or earlier.user_id != user_id
+                    or now.spot_id is not None or earlier.id >= now.id):
+                return False
+            spot_id = earlier.spot_id
+            if spot_id is None:
+                cursor = await db.execute(
+                    "INSERT INTO spots (user_id, created_at) VALUES (?, ?)", (user_id, time.time())
+                )
+                spot_id = _lastrowid(cursor)
+                await db.execute("UPDATE assessments SET spot_id = ? WHERE id = ?", (spot_id, earlier_id))
+            await db.execute("UPDATE assessments SET spot_id = ?, followup = 1 WHERE id = ?", (spot_id, assessment_id))
+        return True
+
+    async def session_assessment(self, session_id: int) -> int | None:
+        """The id of the check a questionnaire is about."""
+        found = await self._optional("SELECT assessment_id FROM sessions WHERE id = ?", (session_id,))
+        return None if found is None else int(found)
+
+    async def replace_advice(self, session_id: int, advice: Advice) -> bool:
+        """Replace the advice of a finished session (a later follow-up raised it); False if it has none."""
+        reasons = json.dumps([[r.code, r.feature] for r in advice.reasons])
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE advice SET level = ?, score = ?, possible_score = ?, reasons = ? WHERE session_id = ?",
+                (advice.level, advice.score, advice.possible_score, reasons, session_id),
+            )
+        return cursor.rowcount == 1
+
+    async def _checks(self, where: str, params: Sequence[Any]) -> list[CheckRecord]:
+        async with self.db.execute(
+            "SELECT a.id, a.user_id, a.created_at, a.risk, a.malignancy, a.lesion_type, a.type_probability, a.rash, "
+            "a.modality, a.model_version, a.spot_id, a.followup, s.id, v.level, v.reasons, v.score, v.possible_score "
+            "FROM assessments a LEFT JOIN sessions s ON s.id = (SELECT MAX(x.id) FROM sessions x "
+            "WHERE x.assessment_id = a.id) LEFT JOIN advice v ON v.session_id = s.id "
+            f"WHERE a.status = 'ok' AND {where}",
+            tuple(params),
+        ) as cursor:
+            return [_check_record(r) for r in await cursor.fetchall()]
 
     # deletion
 
@@ -456,7 +580,19 @@ class Storage:
 
 
 def _history_entry(row: Sequence[Any]) -> HistoryEntry:
-    return HistoryEntry(float(row[0]), str(row[1]), cast(Risk | None, row[2]), row[3])
+    return HistoryEntry(float(row[0]), str(row[1]), cast(Risk | None, row[2]), row[3], bool(row[4]))
+
+
+def _check_record(row: Sequence[Any]) -> CheckRecord:
+    reasons = tuple((str(c), str(f)) for c, f in json.loads(row[14])) if row[14] else ()
+    return CheckRecord(
+        id=int(row[0]), user_id=int(row[1]), created_at=float(row[2]), risk=cast(Risk | None, row[3]),
+        malignancy=None if row[4] is None else float(row[4]), lesion_type=row[5],
+        type_probability=None if row[6] is None else float(row[6]), rash=bool(row[7]), modality=row[8],
+        model_version=str(row[9]), spot_id=None if row[10] is None else int(row[10]), followup=bool(row[11]),
+        session_id=None if row[12] is None else int(row[12]), advice=row[13], reasons=reasons,
+        score=int(row[15] or 0), possible_score=int(row[16] or 0),
+    )
 
 
 async def _ensure_user(db: aiosqlite.Connection, user_id: int) -> None:

@@ -87,6 +87,9 @@ class PolicyConfig:
     urgent_checklist_score: int = 3
     soon_checklist_score: int = 1
     red_flags: tuple[str, ...] = ("bleeding", "size_change")
+    # A follow-up photo of the same spot whose malignancy score is at least this much higher than last time (or
+    # whose risk level went up) is a clear rise: the advice goes one level sooner (bot/policy.py).
+    followup_rise: float = 0.15
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,11 @@ class BotConfig:
     write_timeout_s: float = 30.0
     polling_timeout_s: int = 30
     history_limit: int = 10
+    # "Where did you look?": the photo (downscaled to what the model saw) and its map are kept in memory only, for at
+    # most this many results and this long, so the button under a result works while the result is fresh.
+    result_cache_size: int = 32
+    result_cache_ttl_s: float = 3600.0
+    followup_choices: int = 4  # earlier spots offered when asking "is this the same spot?"
 
     @property
     def resolved_file_base_url(self) -> str:
@@ -130,6 +138,15 @@ class StorageConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """`/report`: the PDF summary for the doctor. The fonts must be TrueType (.ttf) with Hangul, as reportlab can
+    embed only those; Debian's fonts-nanum (installed by scripts/test.sh) provides these."""
+
+    font_path: Path = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
+    bold_font_path: Path = Path("/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf")
+
+
+@dataclass(frozen=True)
 class PlaygroundConfig:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -146,6 +163,7 @@ class Config:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     bot: BotConfig = field(default_factory=BotConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     playground: PlaygroundConfig = field(default_factory=PlaygroundConfig)
 
 

@@ -88,6 +88,7 @@ async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await show(query, s.text(lang, "forget.kept"))
         return
     hashes = await s.storage.forget_user(query.from_user.id)
+    s.results.forget_user(query.from_user.id)  # the photos kept in memory for "Where did you look?"
     await asyncio.to_thread(_remove_photos, s.config.storage.photos_dir, hashes)
     # Reminder jobs already scheduled for this user find no row when they fire and send nothing.
     await show(query, s.text(lang, "forget.done"))

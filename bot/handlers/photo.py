@@ -15,7 +15,8 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import keyboards, render
+from bot import render
+from bot.handlers import result
 from bot.retry import with_retries
 from bot.services import Services, services
 from inference.assessment import Assessment
@@ -77,10 +78,7 @@ async def _intake(update: Update, context: ContextTypes.DEFAULT_TYPE, file_id: s
     if assessment.status != "ok":
         await message.reply_text(render.problem_text(s.catalog, lang, assessment))
         return
-    session_id = await s.storage.open_session(user.id, message.chat_id, assessment_id)
-    sent = await message.reply_text(render.result_text(s.catalog, lang, assessment),
-                                    reply_markup=keyboards.offer(s.catalog, lang, session_id))
-    await s.storage.set_session_message(session_id, sent.message_id)
+    await result.reply(s, message, lang, user.id, assessment, assessment_id, data)
 
 
 def _album_position(message: Message, chat_data: dict[Any, Any] | None) -> Literal["none", "first", "later"]:

@@ -6,10 +6,10 @@ restart continues where the user was, and a stale or repeated press is recognise
 
 from __future__ import annotations
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot import keyboards, render
+from bot import followup, keyboards, render
 from bot.checklist import QUESTIONS
 from bot.handlers.common import show
 from bot.messages import Language
@@ -77,8 +77,16 @@ async def _advance(s: Services, lang: Language, query: CallbackQuery, session: S
 
 
 async def _finish(s: Services, lang: Language, query: CallbackQuery, session: Session) -> None:
-    advice = advise(session.risk, await s.storage.answers(session.id), s.config.policy)
+    change = await followup.change_of_session(s.storage, session.id)  # a follow-up's clear rise: advice sooner
+    advice = advise(session.risk, await s.storage.answers(session.id), s.config.policy, change)
     if not await s.storage.finish_session(session.id, session.user_id, advice):
         return  # a concurrent press finished it first and shows the advice
     await show(query, render.advice_text(s.catalog, lang, advice, session.risk),
-               keyboards.reminders(s.catalog, lang, s.config.bot.reminder_months))
+               await after_advice_buttons(s, lang, session))
+
+
+async def after_advice_buttons(s: Services, lang: Language, session: Session) -> InlineKeyboardMarkup:
+    """Reminders, the report for the doctor and, while the photo is still in memory, "Where did you look?"."""
+    assessment_id = await s.storage.session_assessment(session.id)
+    kept = assessment_id is not None and s.results.get(assessment_id, session.user_id) is not None
+    return keyboards.after_advice(s.catalog, lang, s.config.bot.reminder_months, assessment_id, kept)

@@ -36,14 +36,14 @@ async def test_start_mentions_an_unfinished_questionnaire(env):
 async def test_help_lists_every_command(env):
     await env.chat().text("/help")
     text = env.telegram.texts()[0]
-    for command in ("/start", "/language", "/history", "/remind", "/forget", "/cancel", "/about"):
+    for command in ("/start", "/language", "/history", "/report", "/remind", "/forget", "/cancel", "/about"):
         assert command in text
 
 
 async def test_command_menu_is_set_in_both_languages(env):
     calls = env.telegram.sent("setMyCommands")
     assert [c.params.get("language_code") for c in calls] == [None, "ko"]
-    assert len(calls[0].params["commands"]) == 8
+    assert len(calls[0].params["commands"]) == 9
 
 
 async def test_language_switch_is_remembered(env):

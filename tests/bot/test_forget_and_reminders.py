@@ -21,6 +21,10 @@ async def test_forget_after_confirmation_leaves_no_row(env):
         await full_check(user)
         await user.press_label("In 3 months")
         await user.text("what does medium risk mean?")
+        await user.photo(LOW)  # a follow-up of the same spot: a row in `spots`
+        prompt = env.telegram.last_message_id(user.user_id)
+        same = [data for _, data in env.telegram.buttons(user.user_id, prompt) if not data.endswith(":new")]
+        await user.press(prompt, same[0])
     await chat.text("/forget")
     assert "can't be undone" in env.telegram.texts()[-1]
     await chat.press_label("Yes, delete everything")

@@ -34,7 +34,8 @@ async def test_full_questionnaire_edits_one_message_in_place_and_ends_with_advic
     assert advice.startswith("Please keep an eye on it and compare photos of it once a month.")
     assert "not a diagnosis" in advice and "no need" not in advice.lower()
     assert "Photo result: low risk." in advice  # the rating the question edited away is restated
-    assert [label for label, _ in env.telegram.buttons(chat.user_id, offer_id)] == ["In 1 month", "In 3 months"]
+    assert [label for label, _ in env.telegram.buttons(chat.user_id, offer_id)] == [
+        "In 1 month", "In 3 months", "Summary for my doctor (PDF)"]  # no "Where did you look?": no map, no photo kept
     assert len(env.telegram.sent("sendMessage")) == 1  # everything after the photo reply was an edit
     assert rows(env, "SELECT level, score FROM advice") == [("monitor", 0)]
     assert len(rows(env, "SELECT * FROM answers")) == len(QUESTIONS)

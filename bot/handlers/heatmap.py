@@ -1,0 +1,36 @@
+""""Where did you look?": send the photo's square back with the model's class-activation map over it, while the
+result's photo is still in memory (`bot.result_cache`); afterwards, ask for the photo again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import InputFile, Update
+from telegram.ext import ContextTypes
+
+from bot import heatmap
+from bot.services import services
+
+logger = logging.getLogger(__name__)
+
+
+async def show_heatmap(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Draw and send the heatmap of the result the button belongs to, with one line on what it means."""
+    s = services(context)
+    query = update.callback_query
+    assert query is not None and context.match is not None and query.message is not None
+    lang = await s.language(query.from_user)
+    entry = s.results.get(int(context.match.group(1)), query.from_user.id)
+    if entry is None:
+        await query.answer(s.text(lang, "heatmap.expired"), show_alert=True)
+        return
+    await query.answer()
+    try:
+        picture = await asyncio.to_thread(heatmap.overlay, entry.square_jpeg, entry.cam)
+    except heatmap.HeatmapError as exc:
+        logger.warning("heatmap failed: %s", exc)
+        await query.message.chat.send_message(s.text(lang, "heatmap.failed"))
+        return
+    await query.message.chat.send_photo(InputFile(picture, filename="heatmap.jpg"),
+                                        caption=s.text(lang, "heatmap.caption"))
