@@ -18,7 +18,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 SQUARE_SIDE = 512  # the kept square and the picture sent back (Telegram shows photos about this size in a chat)
 MIN_ALPHA = 0.12  # even the least-weighed parts get a faint tint, so the whole square reads as "the map"
-MAX_ALPHA = 0.5  # the most-weighed parts: half colour, half photo, so the spot's outline shows through
+MAX_ALPHA = 0.45  # the most-weighed parts: under half colour, so the spot's outline shows through (>= 45% of its
+# contrast is kept: tests/bot/test_heatmap.py)
 LEGEND_PX = 14  # a strip under the square with the palette from least (left) to most (right)
 FLAT_RANGE = 1e-6  # a map whose cells are this close is flat: nothing stood out, and it is drawn evenly
 # Matplotlib's viridis sampled at 17 evenly spaced points (RGB, 0..1); tests check it against matplotlib itself.

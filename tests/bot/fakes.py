@@ -55,6 +55,8 @@ class FakeTelegram(BaseRequest):
             return (200, self.files[file_id]) if file_id in self.files else (404, b"Not Found")
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
+        if request_data is not None and request_data.multipart_data:  # uploads: sendPhoto, sendDocument
+            params["_files"] = {name: bytes(part[1]) for name, part in request_data.multipart_data.items()}
         if self.fail_methods.get(name, 0) > 0:
             self.fail_methods[name] -= 1
             body = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
@@ -87,6 +89,11 @@ class FakeTelegram(BaseRequest):
             key = (int(params["chat_id"]), int(params["message_id"]))
             self.messages[key]["reply_markup"] = params.get("reply_markup")
             return self._message(*key)
+        if name in ("sendPhoto", "sendDocument"):  # kept with the caption as the message's text
+            chat_id, message_id = int(params["chat_id"]), next(self._ids)
+            self.messages[(chat_id, message_id)] = {"text": params.get("caption", ""),
+                                                   "reply_markup": params.get("reply_markup")}
+            return self._message(chat_id, message_id)
         if name == "getFile":
             file_id = str(params["file_id"])
             return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(self.files.get(file_id, b"")),
@@ -105,6 +112,11 @@ class FakeTelegram(BaseRequest):
 
     def sent(self, method: str = "sendMessage") -> list[Call]:
         return [c for c in self.calls if c.method == method]
+
+    def uploads(self, method: str) -> list[tuple[bytes, str]]:
+        """The files sent with `method` ("sendPhoto", "sendDocument") and their captions, in order."""
+        return [(next(iter(c.params["_files"].values())), str(c.params.get("caption", "")))
+                for c in self.calls if c.method == method]
 
     def texts(self) -> list[str]:
         """Texts of sent and edited messages, in order."""
