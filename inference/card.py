@@ -15,7 +15,7 @@ This module alone reads and writes `models/model_card.json` (format "skinbot-mod
       "calibration": {"gate_temperature": 1.0,
                       "lesion": {"dermoscopic": {"temperature": 1.2, "refer": 0.2, "high": 0.7},
                                  "clinical": {"temperature": 1.1, "refer": 0.3, "high": 0.8}}},
-      "thresholds": {"gate": 0.5, "modality": 0.5, "rash": 0.6},
+      "thresholds": {"gate": 0.5, "modality": 0.5, "rash": 0.6, "type": 0.7},
       "training": {...}, "metrics": {...},
       "limitations": {"en": ["..."], "ko": ["..."]}   # in plain words, for users, one list per language
     }
@@ -23,7 +23,8 @@ This module alone reads and writes `models/model_card.json` (format "skinbot-mod
 Judging (`inference.judge`): lesion score = sigmoid(gate / gate_temperature), refused below `thresholds.gate`;
 modality = "clinical" when sigmoid(modality logit) >= `thresholds.modality`, else "dermoscopic"; malignancy =
 sigmoid(lesion / that modality's temperature); risk "high" from its `high`, "medium" from its `refer`; type
-probabilities = softmax(type logits); a photo whose "rash" probability reaches `thresholds.rash` is a rash.
+probabilities = softmax(type logits); a photo whose "rash" probability reaches `thresholds.rash` is a rash; what a
+lesion most resembles is worth saying when its top type probability reaches `thresholds.type`.
 The CAM output is the lesion head at each position of the last feature map (its mean is the lesion logit).
 """
 
@@ -92,6 +93,7 @@ class ModelCard:
     rash_threshold: float
     directory: Path
     modality_threshold: float = 0.5
+    type_threshold: float = 1.0  # top type probability from which a resemblance is worth saying (1.0: never)
     outputs: Outputs = field(default_factory=Outputs)
     created: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -124,7 +126,7 @@ class ModelCard:
                            for m, c in self.lesion_calibration.items()},
             },
             "thresholds": {"gate": self.gate_threshold, "modality": self.modality_threshold,
-                           "rash": self.rash_threshold},
+                           "rash": self.rash_threshold, "type": self.type_threshold},
             "training": self.training,
             "metrics": self.metrics,
             "limitations": {lang: list(texts) for lang, texts in self.limitations.items()},
@@ -167,6 +169,7 @@ def _parse(raw: dict[str, Any], directory: Path) -> ModelCard:
                             for m, c in calibration["lesion"].items()},
         modality_threshold=float(thresholds["modality"]),
         rash_threshold=float(thresholds["rash"]),
+        type_threshold=float(thresholds.get("type", 1.0)),
         directory=directory,
         metrics=dict(raw.get("metrics", {})),
         limitations={str(lang): tuple(str(x) for x in texts) for lang, texts in raw.get("limitations", {}).items()},
@@ -185,7 +188,7 @@ def _validate(card: ModelCard, path: Path) -> None:
     if card.gate_temperature <= 0:
         raise ModelCardError(f"{path}: temperatures must be positive")
     for name, threshold in (("gate", card.gate_threshold), ("modality", card.modality_threshold),
-                            ("rash", card.rash_threshold)):
+                            ("rash", card.rash_threshold), ("type", card.type_threshold)):
         if not 0.0 < threshold <= 1.0:  # a probability; e.g. 50 (a percentage) would silently refuse every photo
             raise ModelCardError(f"{path}: thresholds.{name} must be a probability in (0, 1], got {threshold}")
     if not card.lesion_types or "rash" not in card.lesion_types:

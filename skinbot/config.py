@@ -61,6 +61,7 @@ class TrainConfig:
     high_specificity: float = 0.95
     gate_min_lesion_acceptance: float = 0.995
     rash_max_malignant_share: float = 0.01  # at most this share of validation malignant lesions may be told "rash"
+    type_min_precision: float = 0.8  # "most like ..." is said only where validation types are this often right
 
 
 @dataclass(frozen=True)
