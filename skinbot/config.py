@@ -109,6 +109,10 @@ class BotConfig:
     write_timeout_s: float = 30.0
     polling_timeout_s: int = 30
     history_limit: int = 10
+    photo_slots: int = 3
+    photo_queue_limit: int = 32
+    photo_wait_s: float = 30.0
+    shutdown_timeout_s: float = 5.0
 
     @property
     def resolved_file_base_url(self) -> str:

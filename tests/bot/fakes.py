@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
@@ -37,6 +38,7 @@ class FakeTelegram(BaseRequest):
         self.fail_methods: dict[str, int] = {}  # method -> number of 429s to answer before succeeding
         self._ids = itertools.count(1000)
         self.pending_updates: list[dict[str, Any]] = []  # served to getUpdates
+        self.downloads: list[str] = []  # file ids downloaded from the file server
 
     async def initialize(self) -> None:
         return None
@@ -70,6 +72,18 @@ class FakeTelegram(BaseRequest):
             await asyncio.sleep(0.05)  # a short long-poll, so an idle updater does not spin
         updates, self.pending_updates = self.pending_updates, []
         return updates
+
+    def file_transport(self) -> httpx.MockTransport:
+        """Serves `files` over HTTP as the Bot API file server does, to the bot's streaming downloader."""
+
+        def serve(request: httpx.Request) -> httpx.Response:
+            file_id = request.url.path.rsplit("/", 1)[-1]
+            if file_id not in self.files:
+                return httpx.Response(404, content=b"Not Found")
+            self.downloads.append(file_id)
+            return httpx.Response(200, content=self.files[file_id])
+
+        return httpx.MockTransport(serve)
 
     def _answer(self, name: str, params: dict[str, Any]) -> Any:
         if name == "getMe":
