@@ -36,6 +36,11 @@ class FakeTelegram(BaseRequest):
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.files: dict[str, bytes] = {}
         self.fail_methods: dict[str, int] = {}  # method -> number of 429s to answer before succeeding
+        self.retry_after = 1  # seconds, in those 429s
+        self.errors: dict[str, list[tuple[int, str]]] = {}  # method -> (status, description) answers to give first
+        self.file_paths: dict[str, str] = {}  # file_id -> the file_path getFile answers (default photos/<id>)
+        self.download_gate: asyncio.Event | None = None  # when set, downloads wait for it
+        self.download_started = asyncio.Event()
         self._ids = itertools.count(1000)
         self.pending_updates: list[dict[str, Any]] = []  # served to getUpdates
         self.downloads: list[str] = []  # file ids downloaded from the file server
@@ -59,9 +64,12 @@ class FakeTelegram(BaseRequest):
         params = dict(request_data.parameters) if request_data else {}
         if self.fail_methods.get(name, 0) > 0:
             self.fail_methods[name] -= 1
-            body = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
-                    "parameters": {"retry_after": 1}}
+            body = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {self.retry_after}",
+                    "parameters": {"retry_after": self.retry_after}}
             return 429, json.dumps(body).encode()
+        if self.errors.get(name):
+            status, description = self.errors[name].pop(0)
+            return status, json.dumps({"ok": False, "error_code": status, "description": description}).encode()
         self.calls.append(Call(name, params))
         if name == "getUpdates":
             return 200, json.dumps({"ok": True, "result": await self._updates()}).encode()
@@ -76,11 +84,14 @@ class FakeTelegram(BaseRequest):
     def file_transport(self) -> httpx.MockTransport:
         """Serves `files` over HTTP as the Bot API file server does, to the bot's streaming downloader."""
 
-        def serve(request: httpx.Request) -> httpx.Response:
+        async def serve(request: httpx.Request) -> httpx.Response:
             file_id = request.url.path.rsplit("/", 1)[-1]
             if file_id not in self.files:
                 return httpx.Response(404, content=b"Not Found")
             self.downloads.append(file_id)
+            self.download_started.set()
+            if self.download_gate is not None:
+                await self.download_gate.wait()
             return httpx.Response(200, content=self.files[file_id])
 
         return httpx.MockTransport(serve)
@@ -104,7 +115,7 @@ class FakeTelegram(BaseRequest):
         if name == "getFile":
             file_id = str(params["file_id"])
             return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(self.files.get(file_id, b"")),
-                    "file_path": f"photos/{file_id}"}
+                    "file_path": self.file_paths.get(file_id, f"photos/{file_id}")}
         return True  # sendChatAction, answerCallbackQuery, setMyCommands, deleteWebhook, …
 
     def _message(self, chat_id: int, message_id: int) -> dict[str, Any]:
@@ -175,9 +186,11 @@ class Chat:
         if language_code is not None:
             self.user["language_code"] = language_code
         self.chat = chat or {"id": user_id, "type": "private", "first_name": f"User{user_id}"}
+        self.last_update: dict[str, Any] = {}  # the payload of the last update sent
 
     async def _process(self, payload: dict[str, Any]) -> None:
         payload["update_id"] = next(self._update_ids)
+        self.last_update = payload
         await self.application.process_update(Update.de_json(payload, self.application.bot))
 
     def _message(self, **fields: Any) -> dict[str, Any]:
@@ -194,9 +207,12 @@ class Chat:
         await self.send(text=text, entities=entities)
 
     async def photo(self, data: bytes, *, file_size: int | None = None, media_group_id: str | None = None,
-                    thumb: bytes | None = None, downloadable: bool = True) -> None:
-        """Send a compressed photo in two sizes; `thumb` is the small size's content, if it can be downloaded."""
+                    thumb: bytes | None = None, downloadable: bool = True, file_path: str | None = None) -> None:
+        """Send a compressed photo in two sizes; `thumb` is the small size's content, if it can be downloaded;
+        `file_path` is what getFile answers for the large size (a misbehaving Bot API server)."""
         file_id = f"photo{next(self._file_ids)}"
+        if file_path is not None:
+            self.telegram.file_paths[file_id] = file_path
         if downloadable:
             self.telegram.files[file_id] = data
         if thumb is not None:
@@ -218,12 +234,17 @@ class Chat:
         await self.send(document={"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": "x",
                                   "mime_type": mime_type, "file_size": size})
 
-    async def press(self, message_id: int, data: str) -> None:
-        stored = self.telegram.messages.get((self.chat["id"], message_id), {"text": "(not in this chat)"})
-        message = {"message_id": message_id, "date": int(time.time()), "chat": self.chat, "from": BOT_USER,
-                   "text": stored["text"]}
-        await self._process({"callback_query": {"id": str(next(self._update_ids)), "from": self.user,
-                                                "chat_instance": "ci", "data": data, "message": message}})
+    async def press(self, message_id: int | None, data: str | None) -> None:
+        """Tap a button with callback `data` (None: no data) on message `message_id` (None: the Bot API sent the
+        tap without its message)."""
+        query: dict[str, Any] = {"id": str(next(self._update_ids)), "from": self.user, "chat_instance": "ci"}
+        if data is not None:
+            query["data"] = data
+        if message_id is not None:
+            stored = self.telegram.messages.get((self.chat["id"], message_id), {"text": "(not in this chat)"})
+            query["message"] = {"message_id": message_id, "date": int(time.time()), "chat": self.chat,
+                                "from": BOT_USER, "text": stored["text"]}
+        await self._process({"callback_query": query})
 
     async def press_label(self, label: str) -> int:
         """Press the button labelled `label` on the newest message that has it; returns that message's id."""
