@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "train": "train",
     "evaluate": "evaluate",
     "loadtest": "loadtest",
+    "killtest": "killtest",
 }
 
 

@@ -36,6 +36,13 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def lesion_photos(folder: Path) -> tuple[Path, ...]:
+    """The lesion photos in `folder` (IMAGE_PATTERNS), sorted; a file given instead of a folder is used as is."""
+    if folder.is_file():
+        return (folder,)
+    return tuple(sorted(p for pattern in IMAGE_PATTERNS for p in folder.glob(pattern)))
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run the load test and print its report; the exit code says whether the targets were met."""
     from playground.loadtest import LoadSpec, run_load
@@ -44,7 +51,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print("skinbot loadtest: --users and --photos must be at least 1, --timeout positive, --think and --ramp >= 0",
               file=sys.stderr)
         return 2
-    images = sorted(p for pattern in IMAGE_PATTERNS for p in args.images.glob(pattern))
+    images = lesion_photos(args.images)
     if not images:
         print(f"skinbot loadtest: no lesion photos ({', '.join(IMAGE_PATTERNS)}) in {args.images}", file=sys.stderr)
         return 2
