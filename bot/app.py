@@ -162,10 +162,18 @@ def _add_handlers(application: BotApplication) -> None:
 async def _post_init(application: BotApplication) -> None:
     s = services_of(application)
     await s.storage.connect()
-    await s.storage.prune_updates(JOURNAL_KEEP_S)
+    await _prune_journal(application)
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(lambda context: _prune_journal(context.application), interval=86400,
+                                        first=86400, name="prune-update-journal")
     await _set_commands(application, s.catalog)
     count = await reminders.reschedule_pending(application)
     logger.info("bot ready (storage %s, %d pending reminder(s))", s.storage.path, count)
+
+
+async def _prune_journal(application: BotApplication) -> None:
+    pruned = await services_of(application).storage.prune_updates(JOURNAL_KEEP_S)
+    logger.debug("pruned %d handled update id(s) from the journal", pruned)
 
 
 async def _post_shutdown(application: BotApplication) -> None:

@@ -3,6 +3,7 @@ random moment and restarted at once; then the database is checked.
 
 A user whose action got no reply within the timeout acts again on what their chat shows (taps the current
 question again, or sends /start when the result of their photo never came): that is a "recovered" conversation.
+A user told the bot is busy sends the photo again a little later, as the message asks.
 Every user must end with the advice, directly or recovered, and the database must be consistent: one check per
 photo, contiguous answers, one advice per finished questionnaire, no open questionnaire left, nothing unfinished
 in the update journal.
@@ -22,7 +23,7 @@ from typing import Any, Literal
 import aiohttp
 
 from playground.botprocess import BotProcess
-from playground.client import Chat, ChatClient, buttons
+from playground.client import Chat, ChatClient, buttons, message_text
 from playground.server import Emulator
 
 TOKEN = "555111:KILLTEST-TOKEN"
@@ -40,6 +41,8 @@ class KillSpec:
     reply_timeout_s: float = 20.0  # how long a user waits for a reply before acting again
     max_nudges: int = 4
     think_s: float = 0.3
+    busy_texts: frozenset[str] = frozenset()  # the bot's "busy, try again" replies
+    busy_retry_s: float = 3.0  # how long a user told "busy" waits before sending the photo again
 
 
 @dataclass
@@ -54,11 +57,13 @@ class RoundReport:
         return self.outcomes.get("failed", 0) == 0 and not self.problems
 
 
-def _state(transcript: list[dict[str, Any]]) -> tuple[str, dict[str, Any] | None]:
-    """What the chat shows: ("advice" | "question" | "offer" | "nothing", the message with those buttons)."""
+def _state(transcript: list[dict[str, Any]], busy_texts: frozenset[str]) -> tuple[str, dict[str, Any] | None]:
+    """What the chat shows: ("advice" | "question" | "offer" | "busy" | "nothing", the message that shows it)."""
     for message in reversed(transcript):
         if not message["from"]["is_bot"]:
             continue
+        if message_text(message) in busy_texts:
+            return "busy", message
         data = [b.get("callback_data", "") for b in buttons(message)]
         if any(d.startswith("remind:") for d in data):
             return "advice", message
@@ -69,9 +74,14 @@ def _state(transcript: list[dict[str, Any]]) -> tuple[str, dict[str, Any] | None
     return "nothing", None
 
 
-async def _act(chat: Chat, state: str, message: dict[str, Any] | None) -> None:
+async def _act(chat: Chat, state: str, message: dict[str, Any] | None, photo: tuple[bytes, str]) -> None:
+    """Do what the chat asks for: tap the offer or the current question, send the photo again after "busy", or
+    send /start when nothing came (the bot then sends a result it could not deliver)."""
+    if state == "busy":
+        await chat.send_photo(photo[0], filename=photo[1])
+        return
     if state == "nothing":
-        await chat.send_text("/start")  # the result never came: the bot sends it again on this contact
+        await chat.send_text("/start")
         return
     assert message is not None
     prefix = "q:start:" if state == "offer" else "q:ans:"
@@ -87,24 +97,25 @@ async def converse(client: ChatClient, index: int, spec: KillSpec) -> Outcome:
     """One user: a photo, then every question until the advice, acting again whenever a reply does not come."""
     chat = await client.new_chat(f"kill-{index}", "ko" if index % 2 else "en")
     image = spec.images[index % len(spec.images)]
-    await chat.send_photo(image.read_bytes(), filename=image.name)
+    photo = (image.read_bytes(), image.name)
+    await chat.send_photo(photo[0], filename=photo[1])
     nudges = 0
     seen: tuple[Any, ...] = ()
     waited_since = time.monotonic()
-    for _ in range(200):
-        state, message = _state(await client.transcript(chat.user_id))
+    for _ in range(400):
+        state, message = _state(await client.transcript(chat.user_id), spec.busy_texts)
         if state == "advice":
             return "recovered" if nudges else "direct"
         if state != "nothing" and _fingerprint(message) != seen:
             seen = _fingerprint(message)  # a reply came: act on it
-            await asyncio.sleep(spec.think_s)
-            await _act(chat, state, message)
+            await asyncio.sleep(spec.busy_retry_s if state == "busy" else spec.think_s)
+            await _act(chat, state, message, photo)
             waited_since = time.monotonic()
         elif time.monotonic() - waited_since > spec.reply_timeout_s:
             if nudges >= spec.max_nudges:
                 return "failed"
             nudges += 1
-            await _act(chat, state, message)
+            await _act(chat, state, message, photo)
             waited_since = time.monotonic()
         await chat.next_events(timeout=1.0)
     return "failed"
@@ -172,9 +183,3 @@ async def run_round(spec: KillSpec, round_index: int, config_path: Path | None, 
             problems.append(bot.log_tail(20))
     counts = {kind: outcomes.count(kind) for kind in ("direct", "recovered", "failed")}
     return RoundReport(round_index, kill_at, counts, problems)
-
-
-async def run_kill_test(spec: KillSpec, config_path: Path | None = None, cwd: Path | None = None
-                        ) -> list[RoundReport]:
-    """Every round, one after another."""
-    return [await run_round(spec, i, config_path, cwd) for i in range(spec.rounds)]

@@ -28,22 +28,26 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run the rounds and print one line per round; the exit code says whether all passed."""
-    from playground.killtest import KillSpec, run_kill_test
+    from bot.messages import LANGUAGES, load_catalog
+    from playground.killtest import KillSpec, run_round
 
     images = lesion_photos(args.images)
     if args.users < 1 or args.rounds < 1 or not images:
         print("skinbot killtest: --users and --rounds must be at least 1, and --images must hold lesion photos",
               file=sys.stderr)
         return 2
-    spec = KillSpec(users=args.users, rounds=args.rounds, images=images, seed=args.seed)
+    catalog = load_catalog()
+    spec = KillSpec(users=args.users, rounds=args.rounds, images=images, seed=args.seed,
+                    busy_texts=frozenset(catalog.text(lang, "busy") for lang in LANGUAGES))
     print(f"skinbot killtest: {spec.rounds} round(s) x {spec.users} users, one SIGKILL each…", flush=True)
-    reports = asyncio.run(run_kill_test(spec, config_path=args.config))
-    for report in reports:
-        verdict = "pass" if report.passed else "FAIL"
+    passed = 0
+    for index in range(spec.rounds):
+        report = asyncio.run(run_round(spec, index, args.config, None))
+        passed += report.passed
         print(f"round {report.round}: kill at {report.kill_at_s:.2f} s, {report.outcomes['direct']} direct, "
-              f"{report.outcomes['recovered']} recovered, {report.outcomes['failed']} failed: {verdict}")
+              f"{report.outcomes['recovered']} recovered, {report.outcomes['failed']} failed: "
+              f"{'pass' if report.passed else 'FAIL'}", flush=True)
         for problem in report.problems:
-            print(f"  {problem}")
-    passed = sum(report.passed for report in reports)
-    print(f"{passed} of {len(reports)} rounds passed")
-    return 0 if passed == len(reports) else 1
+            print(f"  {problem}", flush=True)
+    print(f"{passed} of {spec.rounds} rounds passed")
+    return 0 if passed == spec.rounds else 1

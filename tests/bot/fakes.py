@@ -57,9 +57,14 @@ class FakeTelegram(BaseRequest):
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
                          *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        if "/file/" in url:
+        if "/file/" in url:  # python-telegram-bot's own download (the bot streams through `file_transport`)
             file_id = url.rsplit("/", 1)[-1]
-            return (200, self.files[file_id]) if file_id in self.files else (404, b"Not Found")
+            if file_id not in self.files:
+                return 404, b"Not Found"
+            self.download_started.set()
+            if self.download_gate is not None:
+                await self.download_gate.wait()
+            return 200, self.files[file_id]
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         if self.fail_methods.get(name, 0) > 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.messages import LANGUAGES, load_catalog
 from playground.killtest import KillSpec, run_round
 from tests.e2e.conftest import IMAGES, REPO, Stack, last_reply, message_text, write_config
 
@@ -35,8 +36,9 @@ async def _downloads_started(stack: Stack) -> bool:
 
 async def test_sigkill_at_a_random_moment_leaves_every_user_answered_and_the_database_consistent(tmp_path):
     # CI size; `skinbot killtest` runs 50 users x 10 rounds (docs/benchmarks.md)
+    catalog = load_catalog()
     spec = KillSpec(users=6, rounds=1, images=tuple(sorted(IMAGES.glob("[bm]*_*.jpg"))), seed=3,
-                    kill_window_s=(0.5, 3.0))
+                    kill_window_s=(0.5, 3.0), busy_texts=frozenset(catalog.text(lang, "busy") for lang in LANGUAGES))
     report = await run_round(spec, 0, write_config(tmp_path, {}), REPO)
     assert report.passed, report
     assert report.outcomes["direct"] + report.outcomes["recovered"] == spec.users

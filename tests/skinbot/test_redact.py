@@ -1,5 +1,6 @@
 """The bot token and the webhook secret never reach a log line, at any level, from any library."""
 
+import argparse
 import asyncio
 import io
 import logging
@@ -7,6 +8,8 @@ import logging
 import pytest
 from telegram import Update
 
+from skinbot.commands import run as run_command
+from skinbot.config import load_config
 from skinbot.redact import REDACTED, RedactingFilter, install_redaction
 from tests.bot.conftest import TOKEN
 from tests.bot.test_app import start_webhook_bot, update
@@ -51,8 +54,12 @@ def test_short_values_are_not_treated_as_secrets():
     assert RedactingFilter(["abc", ""]).redact("abc stays") == "abc stays"
 
 
-async def test_a_debug_run_in_webhook_mode_logs_neither_the_token_nor_the_secret(tmp_path, debug_log):
-    install_redaction([TOKEN, SECRET])
+async def test_a_debug_run_in_webhook_mode_logs_neither_the_token_nor_the_secret(tmp_path, debug_log,
+                                                                               monkeypatch):
+    # `skinbot run` installs the redaction first thing (here it then stops: there is no model to serve)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("SKINBOT_WEBHOOK_SECRET", SECRET)
+    assert run_command.run(argparse.Namespace(), load_config(env={}, overrides={"models": {"dir": str(tmp_path)}})) == 2
     # python-telegram-bot logs its API URLs (with the token) at DEBUG as it is built, and setWebhook's parameters
     env, stop, task, _ = await start_webhook_bot(tmp_path, SECRET)
     await env.chat().text("/help")
