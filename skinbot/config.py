@@ -136,6 +136,7 @@ class PlaygroundConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     token: str = "123456:PLAYGROUND-LOCAL-TOKEN"
+    extra_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

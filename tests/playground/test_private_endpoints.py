@@ -9,6 +9,7 @@ import pytest
 import telegram
 
 from playground.client import ChatClient
+from playground.server import Emulator
 from tests.playground.conftest import TOKEN
 
 
@@ -68,3 +69,16 @@ async def test_the_page_itself_and_plain_clients_are_served(emulator, http, host
     async with http.post(f"{emulator.url}/_control/faults", data='{"kind": "500"}') as response:  # like curl -d
         assert response.status == 200
     assert len(emulator.world.users) == 1 and len(emulator.faults.active()) == 1
+
+
+async def test_extra_host_names_can_be_allowed(http):
+    emulator = Emulator(token=TOKEN, extra_hosts=("192.168.1.5",))
+    await emulator.start()
+    try:
+        lan = {"Host": f"192.168.1.5:{emulator.port}", "Origin": f"http://192.168.1.5:{emulator.port}"}
+        async with http.get(f"{emulator.url}/_chat/users", headers=lan) as response:
+            assert response.status == 200
+        async with http.get(f"{emulator.url}/_chat/users", headers={"Host": "192.168.1.6"}) as response:
+            assert response.status == 403
+    finally:
+        await emulator.stop()
