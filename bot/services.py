@@ -8,10 +8,12 @@ from typing import Any
 from telegram import User
 from telegram.ext import Application, CallbackContext
 
+from bot.downloads import FileFetcher, PhotoSlots
 from bot.messages import Catalog, Language, language_for
 from bot.ports import Analyzer
 from bot.ratelimit import SlidingWindowLimiter
 from bot.storage import Storage
+from bot.work import Work
 from skinbot.config import Config
 
 SERVICES_KEY = "skinbot.services"
@@ -19,13 +21,16 @@ SERVICES_KEY = "skinbot.services"
 
 @dataclass(frozen=True)
 class Services:
-    """Config, message catalog, analyser, storage and the photo rate limit."""
+    """Config, message catalog, analyser, storage, the photo rate limit and slots, downloads, work in flight."""
 
     config: Config
     catalog: Catalog
     analyzer: Analyzer
     storage: Storage
     photo_limiter: SlidingWindowLimiter
+    photo_slots: PhotoSlots
+    files: FileFetcher
+    work: Work
 
     def text(self, lang: Language, key: str, **params: Any) -> str:
         """A message in `lang` (shortcut for the catalog)."""

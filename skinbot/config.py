@@ -112,6 +112,10 @@ class BotConfig:
     write_timeout_s: float = 30.0
     polling_timeout_s: int = 30
     history_limit: int = 10
+    photo_slots: int = 3
+    photo_queue_limit: int = 32
+    photo_wait_s: float = 30.0
+    shutdown_timeout_s: float = 5.0
 
     @property
     def resolved_file_base_url(self) -> str:
@@ -135,6 +139,7 @@ class PlaygroundConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     token: str = "123456:PLAYGROUND-LOCAL-TOKEN"
+    extra_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

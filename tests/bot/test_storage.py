@@ -96,6 +96,7 @@ async def test_forget_removes_every_row_of_the_user_only(storage):
         await storage.log_intent(user, "abcde", 0.8)
         await storage.add_reminder(user, user * 10, 1.0)
         await storage.record_consent(user)
+        await storage.journal_updates([(user * 100, user, '{"update_id": 1}')])  # an update still in flight
     solo = Assessment(status="ok", risk="low", model_version="t1", image_sha256="cd" * 32)
     await storage.add_assessment(7, solo, 1.0)
     shared_and_own = await storage.forget_user(7)
