@@ -1,8 +1,10 @@
 """The Telegram `Application`, built in one place from the typed config, and `serve` to run it in any event loop.
 
 Robustness: AIORateLimiter retries 429s after `retry_after` and `bot.retry` retries calls lost to network errors,
-timeouts and 5xx answers; HTTPXRequest timeouts bound every call, the updater retries failed getUpdates calls, and a
-global error handler apologises for anything else.
+timeouts and 5xx answers; HTTPXRequest timeouts bound every call; updates come in through the update journal
+(`bot.intake`), so each is handled once even across kills and replays; a global error handler apologises for
+anything else; shutdown takes at most `bot.shutdown_timeout_s` (updates still running then are cancelled and
+replayed on the next start).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlparse
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats
+import httpx
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -26,21 +30,10 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import keyboards
+from bot import intake
 from bot.checklist import QUESTION_KEYS
-from bot.handlers import (
-    commands,
-    errors,
-    followup,
-    free_text,
-    heatmap,
-    other,
-    photo,
-    questionnaire,
-    reminders,
-    report,
-    result,
-)
+from bot.downloads import FileFetcher, PhotoSlots
+from bot.handlers import buttons, commands, errors, free_text, other, photo, reminders, report
 from bot.messages import LANGUAGES, Catalog, load_catalog
 from bot.ports import Analyzer
 from bot.ratelimit import SlidingWindowLimiter
@@ -48,6 +41,7 @@ from bot.result_cache import ResultCache
 from bot.retry import RetryingRateLimiter
 from bot.services import SERVICES_KEY, Services, services_of
 from bot.storage import Storage
+from bot.work import Work
 from skinbot.config import Config, ConfigError
 
 logger = logging.getLogger(__name__)
@@ -57,6 +51,39 @@ COMMANDS: tuple[str, ...] = (
 )
 # Only new messages in private chats are handled; edits and group chatter are not (see `other.ignore`).
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+JOURNAL_KEEP_S = 7 * 86400  # handled update ids are kept this long to recognise replays (Telegram: 24 h at most)
+
+
+class SkinbotApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """An Application that handles each update at most once (journalled by update_id, see `bot.intake`), as work
+    of its user (`bot.work`), after re-sending a result the user never received (`photo.recover_undelivered`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._handling: set[int] = set()
+
+    async def process_update(self, update: object) -> None:
+        """Handle an update unless it was handled already; it stays unfinished (replayed on the next start) only
+        if it was cancelled by a shutdown."""
+        if not isinstance(update, Update):
+            await super().process_update(update)
+            return
+        s = services_of(self)
+        if update.update_id in self._handling:
+            return  # the same update, redelivered while it is being handled
+        self._handling.add(update.update_id)
+        try:
+            if not await s.storage.journal_updates([intake.journal_entry(update)]):
+                logger.info("update %d was handled already; skipped", update.update_id)
+                return
+            user = update.effective_user
+            async with s.work.track(user.id if user is not None else None):
+                if update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE:
+                    await photo.recover_undelivered(update, self)
+                await super().process_update(update)
+            await s.storage.finish_update(update.update_id)
+        finally:
+            self._handling.discard(update.update_id)
 
 
 def build_application(
@@ -65,15 +92,19 @@ def build_application(
     token: str,
     *,
     request: BaseRequest | None = None,
+    file_transport: httpx.AsyncBaseTransport | None = None,
     catalog: Catalog | None = None,
 ) -> BotApplication:
-    """The bot's Application: handlers, rate limiter, timeouts, storage. `request` replaces the HTTP layer (tests)."""
+    """The bot's Application: handlers, rate limiter, timeouts, storage. `request` replaces the HTTP layer of Bot
+    API calls and `file_transport` that of file downloads (tests)."""
     unknown_flags = sorted(set(config.policy.red_flags) - set(QUESTION_KEYS))
     if unknown_flags:
         raise ConfigError(f"policy.red_flags: unknown question(s) {', '.join(unknown_flags)}")
     bot = config.bot
     builder = (
         ApplicationBuilder()
+        .application_class(SkinbotApplication)
+        .updater(None)  # updates come in through bot.intake
         .token(token)
         .base_url(bot.api_base_url)
         .base_file_url(bot.resolved_file_base_url)
@@ -94,12 +125,17 @@ def build_application(
             .get_updates_read_timeout(bot.polling_timeout_s + bot.read_timeout_s)
         )
     application: BotApplication = builder.build()
+    timeout = httpx.Timeout(connect=bot.connect_timeout_s, read=bot.read_timeout_s, write=bot.write_timeout_s,
+                            pool=bot.photo_wait_s)
     application.bot_data[SERVICES_KEY] = Services(
         config=config,
         catalog=catalog or load_catalog(),
         analyzer=pipeline,
         storage=Storage(config.storage.db_path),
         photo_limiter=SlidingWindowLimiter(bot.photo_rate_limit_per_minute, 60.0),
+        photo_slots=PhotoSlots(bot.photo_slots, bot.photo_queue_limit, bot.photo_wait_s),
+        files=FileFetcher(application.bot.base_file_url, timeout, bot.photo_slots, file_transport),
+        work=Work(),
         results=ResultCache(bot.result_cache_size, bot.result_cache_ttl_s),
     )
     _add_handlers(application)
@@ -122,17 +158,7 @@ def _add_handlers(application: BotApplication) -> None:
         MessageHandler(PRIVATE & filters.COMMAND, other.unknown_command),
         MessageHandler(PRIVATE & ~filters.StatusUpdate.ALL, other.unsupported),
         MessageHandler(filters.UpdateType.EDITED, other.ignore),
-        CallbackQueryHandler(questionnaire.start_questions, pattern=keyboards.START_PATTERN),
-        CallbackQueryHandler(questionnaire.skip_questions, pattern=keyboards.SKIP_PATTERN),
-        CallbackQueryHandler(questionnaire.answer_question, pattern=keyboards.ANSWER_PATTERN),
-        CallbackQueryHandler(commands.language_chosen, pattern=keyboards.LANGUAGE_PATTERN),
-        CallbackQueryHandler(commands.forget_chosen, pattern=keyboards.FORGET_PATTERN),
-        CallbackQueryHandler(reminders.remind_chosen, pattern=keyboards.REMIND_PATTERN),
-        CallbackQueryHandler(result.explain_type, pattern=keyboards.TYPE_PATTERN),
-        CallbackQueryHandler(heatmap.show_heatmap, pattern=keyboards.HEATMAP_PATTERN),
-        CallbackQueryHandler(report.report_button, pattern=keyboards.REPORT_PATTERN),
-        CallbackQueryHandler(followup.spot_chosen, pattern=keyboards.SPOT_PATTERN),
-        CallbackQueryHandler(other.stale_button),
+        CallbackQueryHandler(buttons.on_button),
     ])
     application.add_error_handler(errors.on_error)
 
@@ -140,13 +166,24 @@ def _add_handlers(application: BotApplication) -> None:
 async def _post_init(application: BotApplication) -> None:
     s = services_of(application)
     await s.storage.connect()
+    await _prune_journal(application)
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(lambda context: _prune_journal(context.application), interval=86400,
+                                        first=86400, name="prune-update-journal")
     await _set_commands(application, s.catalog)
     count = await reminders.reschedule_pending(application)
     logger.info("bot ready (storage %s, %d pending reminder(s))", s.storage.path, count)
 
 
+async def _prune_journal(application: BotApplication) -> None:
+    pruned = await services_of(application).storage.prune_updates(JOURNAL_KEEP_S)
+    logger.debug("pruned %d handled update id(s) from the journal", pruned)
+
+
 async def _post_shutdown(application: BotApplication) -> None:
-    await services_of(application).storage.close()
+    s = services_of(application)
+    await s.files.close()
+    await s.storage.close()
 
 
 async def _set_commands(application: BotApplication, catalog: Catalog) -> None:
@@ -170,13 +207,26 @@ async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
             await application.post_init(application)
         await application.start()
         try:
+            await intake.replay_unfinished(application, services_of(application).storage)
             yield application
         finally:
-            await application.stop()
+            await _stop_within(application, services_of(application).config.bot.shutdown_timeout_s)
     finally:
         await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
+
+
+async def _stop_within(application: BotApplication, timeout_s: float) -> None:
+    """Stop the application, letting running updates finish for at most `timeout_s`; then cancel them (they stay
+    unfinished in the journal and are replayed on the next start)."""
+    stopping = asyncio.create_task(application.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=timeout_s)
+    if not done:
+        cancelled = services_of(application).work.cancel_all()
+        logger.warning("shutdown: cancelled %d update(s) still running after %.1f s; they are replayed on the "
+                       "next start", cancelled, timeout_s)
+    await stopping
 
 
 async def serve(application: BotApplication, stop: asyncio.Event, *, webhook_secret: str | None = None) -> None:
@@ -186,16 +236,11 @@ async def serve(application: BotApplication, stop: asyncio.Event, *, webhook_sec
     if bot.mode == "webhook" and not (webhook_secret and bot.webhook_url):
         raise ConfigError("webhook mode needs bot.webhook_url and the SKINBOT_WEBHOOK_SECRET environment variable")
     async with running(application):
-        updater = application.updater
-        assert updater is not None
+        storage = services_of(application).storage
         if bot.mode == "webhook":
-            await updater.start_webhook(
-                listen=bot.webhook_listen, port=bot.webhook_port, url_path=urlparse(bot.webhook_url).path.lstrip("/"),
-                webhook_url=bot.webhook_url, secret_token=webhook_secret, bootstrap_retries=5,
-            )
+            assert webhook_secret is not None
+            await intake.serve_webhook(application, storage, stop, listen=bot.webhook_listen, port=bot.webhook_port,
+                                       path=urlparse(bot.webhook_url).path or "/", url=bot.webhook_url,
+                                       secret=webhook_secret)
         else:
-            await updater.start_polling(timeout=bot.polling_timeout_s, bootstrap_retries=5)
-        try:
-            await stop.wait()
-        finally:
-            await updater.stop()
+            await intake.poll(application, storage, stop, bot.polling_timeout_s)

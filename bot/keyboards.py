@@ -1,4 +1,4 @@
-"""Inline keyboards and the callback data they carry (short, parsed back by the patterns below)."""
+"""Inline keyboards and the callback data they carry (short; `bot.callbacks` parses it back)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,6 @@ from bot.messages import LANGUAGES, Catalog, Language
 
 # A keyboard that needs only the catalog and the user's language (e.g. `languages`, `forget`).
 MarkupFactory = Callable[[Catalog, Language], InlineKeyboardMarkup]
-
-# Callback data: "q:start:<session>", "q:skip:<session>", "q:ans:<session>:<position>:<y|n|u>",
-# "lang:<code>", "forget:<yes|no>", "remind:<months>".
-START_PATTERN = r"^q:start:(\d+)$"
-SKIP_PATTERN = r"^q:skip:(\d+)$"
-ANSWER_PATTERN = r"^q:ans:(\d+):(\d+):([ynu])$"
-LANGUAGE_PATTERN = r"^lang:(en|ko)$"
-FORGET_PATTERN = r"^forget:(yes|no)$"
-REMIND_PATTERN = r"^remind:(\d+)$"
-ANSWER_CODES = {value[0]: value for value in ANSWER_VALUES}  # "y" -> "yes", "n" -> "no", "u" -> "unsure"
 
 
 def offer(catalog: Catalog, lang: Language, session_id: int) -> InlineKeyboardMarkup:
@@ -63,14 +53,6 @@ def forget(catalog: Catalog, lang: Language) -> InlineKeyboardMarkup:
         InlineKeyboardButton(catalog.text(lang, "buttons.forget_confirm"), callback_data="forget:yes"),
         InlineKeyboardButton(catalog.text(lang, "buttons.forget_keep"), callback_data="forget:no"),
     ]])
-
-
-# Buttons of issue 12 (callback data): "type:<type name>" explains a lesion type, "cam:<assessment>" sends the
-# heatmap, "rep:<assessment>" the PDF report, "spot:<assessment>:<earlier assessment|new>" answers "same spot?".
-TYPE_PATTERN = r"^type:([a-z_]{1,32})$"
-HEATMAP_PATTERN = r"^cam:(\d+)$"
-REPORT_PATTERN = r"^rep:(\d+)$"
-SPOT_PATTERN = r"^spot:(\d+):(\d+|new)$"
 
 
 def _extras(catalog: Catalog, lang: Language, assessment_id: int, resembles: str | None, heatmap: bool,

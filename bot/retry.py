@@ -40,8 +40,15 @@ async def with_retries(call: Callable[[], Awaitable[T]], retries: int, backoff_s
             await asyncio.sleep(delay)
 
 
+# Calls whose only effect is cosmetic and short-lived (a tap's spinner, "typing…"): sent once, never retried. A 429
+# retry of one would also hold every other call back (AIORateLimiter pauses all requests while it waits), so a
+# rate-limited button answer would delay the edit that shows the user the next question.
+BEST_EFFORT_ENDPOINTS = frozenset({"answerCallbackQuery", "sendChatAction"})
+
+
 class RetryingRateLimiter(AIORateLimiter):
-    """AIORateLimiter (Telegram's rate limits, 429 retries) plus retries of transient failures."""
+    """AIORateLimiter (Telegram's rate limits, 429 retries) plus retries of transient failures; best-effort calls
+    (`BEST_EFFORT_ENDPOINTS`) go straight through."""
 
     def __init__(self, *, network_retries: int, backoff_s: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -51,6 +58,8 @@ class RetryingRateLimiter(AIORateLimiter):
     async def process_request(self, callback: Any, args: Any, kwargs: Any, endpoint: str, data: dict[str, Any],
                               rate_limit_args: Any) -> Any:
         """Rate-limit the call as AIORateLimiter does, and retry it on transient failures."""
+        if endpoint in BEST_EFFORT_ENDPOINTS:
+            return await callback(*args, **kwargs)
         return await with_retries(
             lambda: AIORateLimiter.process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args),
             self._network_retries, self._backoff_s, endpoint,

@@ -8,11 +8,13 @@ from typing import Any
 from telegram import User
 from telegram.ext import Application, CallbackContext
 
+from bot.downloads import FileFetcher, PhotoSlots
 from bot.messages import Catalog, Language, language_for
 from bot.ports import Analyzer
 from bot.ratelimit import SlidingWindowLimiter
 from bot.result_cache import ResultCache
 from bot.storage import Storage
+from bot.work import Work
 from skinbot.config import Config
 
 SERVICES_KEY = "skinbot.services"
@@ -20,13 +22,17 @@ SERVICES_KEY = "skinbot.services"
 
 @dataclass(frozen=True)
 class Services:
-    """Config, message catalog, analyser, storage, the photo rate limit and the photos behind recent results."""
+    """Config, message catalog, analyser, storage, the photo rate limit and slots, downloads, work in flight,
+    and the photos behind recent results."""
 
     config: Config
     catalog: Catalog
     analyzer: Analyzer
     storage: Storage
     photo_limiter: SlidingWindowLimiter
+    photo_slots: PhotoSlots
+    files: FileFetcher
+    work: Work
     results: ResultCache = field(default_factory=lambda: ResultCache(0, 0.0))  # sized from config in bot.app
 
     def text(self, lang: Language, key: str, **params: Any) -> str:

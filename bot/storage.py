@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import aiosqlite
 
@@ -94,6 +94,23 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX reminders_pending ON reminders(sent_at, due_at);
     """,
+    # The update journal (every update is recorded before Telegram is told it arrived, and replayed on start
+    # until handled), the update each photo check came from (so a replayed photo is not checked twice), and how
+    # a reminder ended ('sent', or 'undeliverable' when Telegram refused it for good).
+    """
+    CREATE TABLE updates (
+        update_id INTEGER PRIMARY KEY,
+        user_id INTEGER,
+        payload TEXT,
+        received_at REAL NOT NULL,
+        done_at REAL
+    );
+    CREATE INDEX updates_pending ON updates(done_at, update_id);
+    CREATE INDEX updates_user ON updates(user_id);
+    ALTER TABLE assessments ADD COLUMN update_id INTEGER;
+    CREATE INDEX assessments_update ON assessments(update_id);
+    ALTER TABLE reminders ADD COLUMN outcome TEXT;
+    """,
     # Model v2 details of each check (what the spot resembles, rash) and spots: a spot exists once the user says a
     # later photo shows the same spot as an earlier one; its checks are the assessments that point to it.
     """
@@ -115,8 +132,9 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 # Every table holding rows about a user, in an order that is safe to delete from.
 USER_TABLES: tuple[str, ...] = (
-    "answers", "advice", "question_intents", "reminders", "sessions", "assessments", "spots", "users",
+    "answers", "advice", "question_intents", "reminders", "sessions", "assessments", "updates", "spots", "users",
 )
+ReminderOutcome = Literal["sent", "undeliverable"]
 
 
 class StorageError(RuntimeError):
@@ -276,20 +294,36 @@ class Storage:
 
     # assessments and sessions
 
-    async def add_assessment(self, user_id: int, assessment: Assessment, latency_ms: float) -> int:
-        """Store one photo check (its SHA-256, never the image) and return its id."""
+    async def add_assessment(self, user_id: int, assessment: Assessment, latency_ms: float,
+                             update_id: int | None = None) -> int:
+        """Store one photo check (its SHA-256, never the image), with the update it came from, and return its id."""
         async with self._transaction() as db:
             await _ensure_user(db, user_id)
             cursor = await db.execute(
                 "INSERT INTO assessments (user_id, created_at, image_sha256, status, issues, lesion_score, "
-                "malignancy, risk, model_version, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "malignancy, risk, model_version, latency_ms, update_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     user_id, time.time(), assessment.image_sha256, assessment.status,
                     json.dumps(list(assessment.issues)), assessment.lesion_score, assessment.malignancy,
-                    assessment.risk, assessment.model_version, latency_ms,
+                    assessment.risk, assessment.model_version, latency_ms, update_id,
                 ),
             )
         return _lastrowid(cursor)
+
+    async def assessment_of_update(self, user_id: int, update_id: int) -> tuple[int, Assessment] | None:
+        """The photo check already made for this update (a replayed update is not checked twice), if any."""
+        async with self.db.execute(
+            "SELECT id, status, issues, lesion_score, malignancy, risk, model_version, image_sha256 "
+            "FROM assessments WHERE user_id = ? AND update_id = ? ORDER BY id LIMIT 1",
+            (user_id, update_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return int(row[0]), Assessment(
+            status=row[1], issues=tuple(json.loads(row[2])), lesion_score=row[3], malignancy=row[4], risk=row[5],
+            model_version=str(row[6]), image_sha256=str(row[7]),
+        )
 
     async def open_session(self, user_id: int, chat_id: int, assessment_id: int) -> int:
         """Start a questionnaire for an assessment; any questionnaire the user left open is superseded."""
@@ -310,6 +344,18 @@ class Storage:
         """Remember which message shows the session's current question (it is edited in place)."""
         async with self._transaction() as db:
             await db.execute("UPDATE sessions SET message_id = ? WHERE id = ?", (message_id, session_id))
+
+    async def session_of_assessment(self, assessment_id: int) -> Session | None:
+        """The questionnaire opened for a photo check, if any."""
+        return await self._session("s.assessment_id = ?", (assessment_id,))
+
+    async def undelivered_session(self, user_id: int) -> tuple[Session, int] | None:
+        """The user's open questionnaire whose result message never reached them, with its assessment id."""
+        found = await self._session("s.user_id = ? AND s.status = 'open' AND s.message_id IS NULL", (user_id,))
+        if found is None:
+            return None
+        assessment_id = await self._optional("SELECT assessment_id FROM sessions WHERE id = ?", (found.id,))
+        return found, int(assessment_id)
 
     async def session(self, session_id: int) -> Session | None:
         """The session with this id, with the position of its next question."""
@@ -438,11 +484,13 @@ class Storage:
         found = await self._optional("SELECT 1 FROM reminders WHERE id = ? AND sent_at IS NULL", (reminder_id,))
         return found is not None
 
-    async def mark_reminder_sent(self, reminder_id: int) -> bool:
-        """Mark a reminder delivered; False if it no longer exists (the user used /forget) or was sent already."""
+    async def mark_reminder_sent(self, reminder_id: int, outcome: ReminderOutcome = "sent") -> bool:
+        """Mark a reminder as done with (delivered, or refused for good by Telegram); False if it no longer exists
+        (the user used /forget) or was done with already."""
         async with self._transaction() as db:
             cursor = await db.execute(
-                "UPDATE reminders SET sent_at = ? WHERE id = ? AND sent_at IS NULL", (time.time(), reminder_id)
+                "UPDATE reminders SET sent_at = ?, outcome = ? WHERE id = ? AND sent_at IS NULL",
+                (time.time(), outcome, reminder_id),
             )
         return cursor.rowcount == 1
 
@@ -526,6 +574,46 @@ class Storage:
             tuple(params),
         ) as cursor:
             return [_check_record(r) for r in await cursor.fetchall()]
+
+    # the update journal
+
+    async def journal_updates(self, updates: Sequence[tuple[int, int | None, str]]) -> list[int]:
+        """Record received updates (update_id, user_id, JSON) before Telegram is told they arrived; returns the
+        ids not handled yet (a redelivered or replayed update that was handled is left out)."""
+        now = time.time()
+        async with self._transaction() as db:
+            await db.executemany(
+                "INSERT OR IGNORE INTO updates (update_id, user_id, payload, received_at) VALUES (?, ?, ?, ?)",
+                [(update_id, user_id, payload, now) for update_id, user_id, payload in updates],
+            )
+            handled = set()
+            for update_id, _, _ in updates:
+                async with db.execute(
+                    "SELECT 1 FROM updates WHERE update_id = ? AND done_at IS NOT NULL", (update_id,)
+                ) as cursor:
+                    if await cursor.fetchone() is not None:
+                        handled.add(update_id)
+        return [update_id for update_id, _, _ in updates if update_id not in handled]
+
+    async def finish_update(self, update_id: int) -> None:
+        """Mark an update handled and drop its content (only the id stays, to recognise a replay)."""
+        async with self._transaction() as db:
+            await db.execute("UPDATE updates SET done_at = ?, payload = NULL WHERE update_id = ?",
+                             (time.time(), update_id))
+
+    async def unfinished_updates(self) -> list[str]:
+        """The JSON of updates received but not handled (the bot stopped first), oldest first."""
+        async with self.db.execute(
+            "SELECT payload FROM updates WHERE done_at IS NULL AND payload IS NOT NULL ORDER BY update_id"
+        ) as cursor:
+            return [str(r[0]) for r in await cursor.fetchall()]
+
+    async def prune_updates(self, older_than_s: float) -> int:
+        """Forget handled update ids older than this (Telegram redelivers an update for at most a day)."""
+        async with self._transaction() as db:
+            cursor = await db.execute("DELETE FROM updates WHERE done_at IS NOT NULL AND done_at < ?",
+                                      (time.time() - older_than_s,))
+        return cursor.rowcount
 
     # deletion
 

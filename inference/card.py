@@ -15,7 +15,7 @@ This module alone reads and writes `models/model_card.json` (format "skinbot-mod
       "calibration": {"gate_temperature": 1.0,
                       "lesion": {"dermoscopic": {"temperature": 1.2, "refer": 0.2, "high": 0.7},
                                  "clinical": {"temperature": 1.1, "refer": 0.3, "high": 0.8}}},
-      "thresholds": {"gate": 0.5, "modality": 0.5, "rash": 0.6, "type": 0.6},
+      "thresholds": {"gate": 0.5, "modality": 0.5, "rash": 0.6, "type": 0.7},
       "training": {...}, "metrics": {...},
       "limitations": {"en": ["..."], "ko": ["..."]}   # in plain words, for users, one list per language
     }
@@ -23,9 +23,8 @@ This module alone reads and writes `models/model_card.json` (format "skinbot-mod
 Judging (`inference.judge`): lesion score = sigmoid(gate / gate_temperature), refused below `thresholds.gate`;
 modality = "clinical" when sigmoid(modality logit) >= `thresholds.modality`, else "dermoscopic"; malignancy =
 sigmoid(lesion / that modality's temperature); risk "high" from its `high`, "medium" from its `refer`; type
-probabilities = softmax(type logits); a photo whose "rash" probability reaches `thresholds.rash` is a rash.
-`thresholds.type` (optional, default 0.6) is the probability the most likely type must reach before the bot says
-what a spot resembles; chosen on validation when exporting.
+probabilities = softmax(type logits); a photo whose "rash" probability reaches `thresholds.rash` is a rash; what a
+lesion most resembles is worth saying when its top type probability reaches `thresholds.type`.
 The CAM output is the lesion head at each position of the last feature map (its mean is the lesion logit).
 """
 
@@ -94,7 +93,7 @@ class ModelCard:
     rash_threshold: float
     directory: Path
     modality_threshold: float = 0.5
-    type_threshold: float = 0.6  # the bot names what a spot resembles only when its top type reaches this
+    type_threshold: float = 1.0  # top type probability from which a resemblance is worth saying (1.0: never)
     outputs: Outputs = field(default_factory=Outputs)
     created: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -170,7 +169,7 @@ def _parse(raw: dict[str, Any], directory: Path) -> ModelCard:
                             for m, c in calibration["lesion"].items()},
         modality_threshold=float(thresholds["modality"]),
         rash_threshold=float(thresholds["rash"]),
-        type_threshold=float(thresholds.get("type", 0.6)),
+        type_threshold=float(thresholds.get("type", 1.0)),
         directory=directory,
         metrics=dict(raw.get("metrics", {})),
         limitations={str(lang): tuple(str(x) for x in texts) for lang, texts in raw.get("limitations", {}).items()},

@@ -26,12 +26,16 @@ class BotProcess:
     """One `skinbot run` child process talking to `emulator`; its output goes to `log_path`."""
 
     def __init__(self, emulator: Emulator, db_path: Path, log_path: Path, config_path: Path | None = None,
-                 cwd: Path | None = None) -> None:
+                 cwd: Path | None = None, *, verbose: bool = False, env: dict[str, str] | None = None,
+                 ready_method: str = "getUpdates") -> None:
         self.emulator = emulator
         self.db_path = db_path
         self.log_path = log_path
         self.config_path = config_path
         self.cwd = cwd
+        self.verbose = verbose  # `skinbot -v`: DEBUG logs, python-telegram-bot's and httpx's included
+        self.extra_env = env or {}
+        self.ready_method = ready_method  # the Bot API call that shows the bot is up (setWebhook for a webhook)
         self._process: asyncio.subprocess.Process | None = None
 
     @property
@@ -45,20 +49,21 @@ class BotProcess:
         return {**os.environ, "TELEGRAM_BOT_TOKEN": self.emulator.token,
                 "TELEGRAM_API_BASE_URL": self.emulator.api_base_url,
                 "TELEGRAM_FILE_BASE_URL": self.emulator.file_base_url,
-                "SKINBOT_DB": str(self.db_path), "PYTHONUNBUFFERED": "1"}
+                "SKINBOT_DB": str(self.db_path), "PYTHONUNBUFFERED": "1", **self.extra_env}
 
     async def start(self, ready_timeout: float = 90.0) -> None:
-        """Spawn the bot and wait until it long-polls the emulator for updates."""
-        polls_before = self.emulator.calls["getUpdates"]
+        """Spawn the bot and wait until it long-polls the emulator for updates (or makes its `ready_method` call)."""
+        polls_before = self.emulator.calls[self.ready_method]
         config_args = ["--config", str(self.config_path)] if self.config_path else []
+        verbose_args = ["-v"] if self.verbose else []
         with self.log_path.open("ab") as log:
             self._process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "skinbot", *config_args, "run",
+                sys.executable, "-m", "skinbot", *verbose_args, *config_args, "run",
                 stdout=log, stderr=asyncio.subprocess.STDOUT, env=self.environment(), cwd=self.cwd,
             )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ready_timeout
-        while self.emulator.calls["getUpdates"] <= polls_before:
+        while self.emulator.calls[self.ready_method] <= polls_before:
             if self._process.returncode is not None:
                 raise BotProcessError(f"the bot exited with code {self._process.returncode}\n{self.log_tail()}")
             if loop.time() > deadline:

@@ -8,12 +8,14 @@ sequence number (new messages, edits, deletions, chat actions, answered button t
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 from aiohttp import web
 from aiohttp.web_request import FileField
 
+from playground.formatting import has_lone_surrogate
 from playground.media import NotAnImageError
 from playground.world import World
 
@@ -25,13 +27,19 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
 async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except ValueError:
-        raise web.HTTPBadRequest(text='{"error": "the body must be JSON"}', content_type="application/json") from None
+        raise _bad_request("the body must be JSON") from None
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text='{"error": "the body must be a JSON object"}', content_type="application/json")
+        raise _bad_request("the body must be a JSON object")
+    if has_lone_surrogate(body):
+        raise _bad_request("text must be valid Unicode (no lone surrogates)")
     return body
 
 
@@ -80,6 +88,8 @@ def chat_routes(world: World) -> list[web.RouteDef]:
         if not data:
             return _error(400, "the file is empty")
         caption = str(form.get("caption", ""))
+        if has_lone_surrogate([caption, file.filename or "", file.content_type or ""]):
+            return _error(400, "text must be valid Unicode (no lone surrogates)")
         if form.get("as", "photo") == "document":
             message = await world.user_document(user_id, data, file.filename or "file",
                                                 file.content_type or "application/octet-stream")

@@ -26,6 +26,22 @@ class EntityParseError(ValueError):
     """The text is not valid Telegram HTML; the message says why, in Telegram's words."""
 
 
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether a string anywhere in a JSON value holds a lone UTF-16 surrogate ("\\ud800" in JSON): not Unicode
+    text, so Telegram refuses it, and it cannot be written back out as UTF-8."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_lone_surrogate(item) for item in value)
+    return False
+
+
 def utf16_len(text: str) -> int:
     """Length of `text` in UTF-16 code units, the unit of Telegram entity offsets."""
     return len(text.encode("utf-16-le")) // 2

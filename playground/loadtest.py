@@ -9,6 +9,8 @@ emulator's clock, from the moment it queued the user's update to the moment the 
 from __future__ import annotations
 
 import asyncio
+import functools
+import io
 import math
 import tempfile
 import time
@@ -18,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import numpy as np
+from PIL import Image
 
 from playground.botprocess import BotProcess
-from playground.client import Chat, ChatClient, buttons
+from playground.client import Chat, ChatClient, buttons, message_text
 from playground.server import Emulator
 
 TOKEN = "555000:LOADTEST-TOKEN"
@@ -36,6 +40,8 @@ class LoadSpec:
     reply_timeout_s: float = 30.0
     think_s: float = 3.0  # a person reads and taps: the pause between a reply and the user's next action
     ramp_s: float = 10.0  # users start one after another, evenly over this many seconds
+    as_file: bool = False  # send the photos as files (uncompressed documents), not as photos
+    busy_texts: frozenset[str] = frozenset()  # the bot's "busy, try again" replies, counted apart
 
 
 @dataclass
@@ -43,6 +49,7 @@ class UserTally:
     expected: int = 0
     received: int = 0
     lost: int = 0
+    busy: int = 0  # replies saying the bot is busy (try again)
     photo_latencies_s: list[float] = field(default_factory=list)
     button_latencies_s: list[float] = field(default_factory=list)
 
@@ -57,6 +64,7 @@ class LoadReport:
     received_replies: int
     lost_replies: int
     duplicated_replies: int
+    busy_replies: int
     photo_p50_ms: float
     photo_p95_ms: float
     button_p50_ms: float
@@ -74,12 +82,44 @@ class LoadReport:
             f"users {self.users} x {self.photos_per_user} photo(s) + questionnaire, think time {self.think_s:g} s, "
             f"ramp-up {self.ramp_s:g} s",
             f"replies: {self.received_replies} received / {self.expected_replies} expected "
-            f"({self.lost_replies} lost, {self.duplicated_replies} duplicated)",
+            f"({self.lost_replies} lost, {self.duplicated_replies} duplicated, {self.busy_replies} 'busy, try again')",
             f"photo -> reply latency: p50 {self.photo_p50_ms:.0f} ms, p95 {self.photo_p95_ms:.0f} ms",
             f"button -> reply latency: p50 {self.button_p50_ms:.0f} ms, p95 {self.button_p95_ms:.0f} ms",
             f"throughput: {self.replies_per_s:.1f} replies/s over {self.duration_s:.1f} s",
             f"bot peak RSS: {self.bot_peak_rss_mb:.0f} MB",
         ])
+
+
+@functools.cache
+def _read(path: Path) -> bytes:
+    """A photo's bytes, read once for all users (a big test photo is then held once, not once per user)."""
+    return path.read_bytes()
+
+
+def big_photo(source: Path, target_bytes: int, side: int = 6000, quality: int = 95) -> bytes:
+    """A large camera-like JPEG of `source` (upscaled to `side` px wide, 4:3, with grain), as close to
+    `target_bytes` as a search on the grain finds without going over: reproducible, for memory measurements."""
+    with Image.open(source) as opened:
+        upscaled = np.asarray(opened.convert("RGB").resize((side, side * 3 // 4), Image.Resampling.BICUBIC),
+                              dtype=np.int16)
+    grain = np.random.default_rng(0).integers(-64, 65, upscaled.shape, dtype=np.int16)  # amplitude / 256
+
+    def encode(amplitude: int) -> bytes:
+        pixels = np.clip(upscaled + grain * amplitude // 256, 0, 255).astype(np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="JPEG", quality=quality)
+        return buffer.getvalue()
+
+    low, high = 0, 256  # grain amplitude: more grain, a bigger file
+    best = encode(low)
+    while low < high:
+        middle = (low + high + 1) // 2
+        candidate = encode(middle)
+        if len(candidate) <= target_bytes:
+            low, best = middle, candidate
+        else:
+            high = middle - 1
+    return best
 
 
 def percentile_ms(values: Sequence[float], q: float) -> float:
@@ -91,16 +131,18 @@ def percentile_ms(values: Sequence[float], q: float) -> float:
     return ordered[min(rank, len(ordered)) - 1] * 1000.0
 
 
-async def _act(chat: Chat, tally: UserTally, latencies: list[float], timeout: float) -> dict[str, Any] | None:
+async def _act(chat: Chat, tally: UserTally, latencies: list[float], spec: LoadSpec) -> dict[str, Any] | None:
     """Wait for the one reply to the action just taken; its message, or None if it was lost."""
     tally.expected += 1
-    replies = await chat.bot_replies(timeout=timeout, count=1)
+    replies = await chat.bot_replies(timeout=spec.reply_timeout_s, count=1)
     if not replies:
         tally.lost += 1
         return None
     latencies.append(replies[0]["at"] - chat.last_queued_at)
     tally.received += len(replies)
     message: dict[str, Any] = replies[-1]["message"]
+    if message_text(message) in spec.busy_texts:
+        tally.busy += 1
     return message
 
 
@@ -114,8 +156,8 @@ async def simulate_user(client: ChatClient, index: int, spec: LoadSpec) -> tuple
     await asyncio.sleep(spec.ramp_s * index / spec.users)
     for photo in range(spec.photos_per_user):
         image = spec.images[(index + photo) % len(spec.images)]
-        await chat.send_photo(image.read_bytes(), filename=image.name)
-        message = await _act(chat, tally, tally.photo_latencies_s, spec.reply_timeout_s)
+        await chat.send_photo(_read(image), filename=image.name, as_document=spec.as_file)
+        message = await _act(chat, tally, tally.photo_latencies_s, spec)
         prefix = "q:start"
         while message is not None:
             choice = [b["callback_data"] for b in buttons(message) if b["callback_data"].startswith(prefix)]
@@ -123,7 +165,7 @@ async def simulate_user(client: ChatClient, index: int, spec: LoadSpec) -> tuple
                 break
             await asyncio.sleep(spec.think_s)
             await chat.press(message["message_id"], choice[-1])
-            message = await _act(chat, tally, tally.button_latencies_s, spec.reply_timeout_s)
+            message = await _act(chat, tally, tally.button_latencies_s, spec)
             prefix = "q:ans"
         await asyncio.sleep(spec.think_s)
     return chat, tally
@@ -172,6 +214,7 @@ async def run_load(spec: LoadSpec, config_path: Path | None, cwd: Path | None = 
         users=spec.users, photos_per_user=spec.photos_per_user, think_s=spec.think_s, ramp_s=spec.ramp_s,
         expected_replies=expected,
         received_replies=received, lost_replies=expected - answered, duplicated_replies=received - answered,
+        busy_replies=sum(t.busy for t in tallies),
         photo_p50_ms=percentile_ms(photo, 50), photo_p95_ms=percentile_ms(photo, 95),
         button_p50_ms=percentile_ms(button, 50), button_p95_ms=percentile_ms(button, 95),
         duration_s=duration, replies_per_s=received / duration if duration > 0 else 0.0,

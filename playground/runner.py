@@ -36,7 +36,7 @@ async def serve_playground(
     works meanwhile). If the bot stops on its own (an error), the emulator is stopped too and the error propagates.
     """
     settings = config.playground
-    emulator = Emulator(token=settings.token, host=settings.host, port=settings.port)
+    emulator = Emulator(token=settings.token, host=settings.host, port=settings.port, extra_hosts=settings.extra_hosts)
     try:
         await emulator.start()
     except OSError as exc:

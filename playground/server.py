@@ -23,9 +23,15 @@ from aiohttp.web_request import FileField
 from playground.bot_api import METHODS, Params, Upload
 from playground.chat_api import chat_routes
 from playground.faults import Fault, FaultPlan, FaultSpecError, fault_from_json
+from playground.formatting import has_lone_surrogate
 from playground.world import ApiError, World
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# The chat and control APIs act as any user and change the emulator: only the page itself (same origin) and
+# non-browser clients may call them, and only under the emulator's own host name (against DNS rebinding).
+PRIVATE_PREFIXES = ("/_chat/", "/_control/")
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+SAFE_FETCH_SITES = ("same-origin", "none")
 MAX_REQUEST_BYTES = 50 * 1024 * 1024  # Telegram accepts uploads of up to 50 MB from bots
 DOWNLOAD_METHOD = "download"          # the name faults use for file downloads
 
@@ -33,7 +39,11 @@ log = logging.getLogger(__name__)
 
 
 def _telegram_json(status: int, body: dict[str, Any]) -> web.Response:
-    return web.Response(status=status, text=json.dumps(body, ensure_ascii=False), content_type="application/json")
+    try:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate got in after all: escaped JSON is still valid, one reply is kept
+        data = json.dumps(body).encode("ascii")
+    return web.Response(status=status, body=data, content_type="application/json", charset="utf-8")
 
 
 def _api_error(error: ApiError) -> web.Response:
@@ -62,17 +72,20 @@ async def _read_params(request: web.Request) -> Params:
                     uploads[name] = Upload(value.filename or name, value.content_type, value.file.read())
                 else:
                     values[name] = value
+    if has_lone_surrogate(values):
+        raise ApiError(400, "Bad Request: strings must be encoded in UTF-8")
     return Params(values, uploads)
 
 
 class Emulator:
     """A Telegram Bot API emulator for one bot token, with its users, chats and faults."""
 
-    def __init__(self, token: str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, token: str, host: str = "127.0.0.1", port: int = 0, extra_hosts: tuple[str, ...] = ()) -> None:
         bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 1
         self.token = token
         self.host = host
         self.port = port
+        self.extra_hosts = extra_hosts  # more names the page may be reached by (e.g. a LAN address)
         self.world = World(bot_id=bot_id, bot_username="skinbot_playground_bot")
         self.faults = FaultPlan()
         self.calls: Counter[str] = Counter()
@@ -110,7 +123,7 @@ class Emulator:
 
     def build_app(self) -> web.Application:
         """The aiohttp application with every route."""
-        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[self._guard_private])
         app.add_routes([
             web.route("*", "/bot{token}/{method}", self._bot_method),
             web.get("/file/bot{token}/{path:.+}", self._download),
@@ -123,6 +136,36 @@ class Emulator:
             web.static("/static", STATIC_DIR),
         ])
         return app
+
+    # ---- who may use the private endpoints ---------------------------------------------------------------------
+
+    def allowed_hosts(self) -> set[str]:
+        """The Host header values the emulator answers to on its private endpoints."""
+        names = {_bracketed(name.lower()) for name in (self.host, *LOOPBACK_NAMES, *self.extra_hosts)}
+        hosts = {f"{name}:{self.port}" for name in names}
+        return hosts | names if self.port == 80 else hosts
+
+    def refusal(self, request: web.Request) -> str | None:
+        """Why a request to a private endpoint is refused (foreign Host, another origin), or None."""
+        hosts = self.allowed_hosts()
+        if request.host.lower() not in hosts:
+            return "unknown Host"
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.lower() not in {f"http://{host}" for host in hosts}:
+            return "cross-origin request"
+        if request.headers.get("Sec-Fetch-Site", "none").lower() not in SAFE_FETCH_SITES:
+            return "cross-site request"
+        return None
+
+    @web.middleware
+    async def _guard_private(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path.startswith(PRIVATE_PREFIXES):
+            refusal = self.refusal(request)
+            if refusal is not None:
+                log.warning("refused %s %s: %s", request.method, request.path, refusal)
+                return web.json_response({"error": f"forbidden: {refusal}"}, status=403)
+        response: web.StreamResponse = await handler(request)
+        return response
 
     # ---- Bot API -----------------------------------------------------------------------------------------------
 
@@ -197,6 +240,11 @@ class Emulator:
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC_DIR / "index.html")
+
+
+def _bracketed(name: str) -> str:
+    """An IPv6 address as it appears in a Host header."""
+    return f"[{name}]" if ":" in name and not name.startswith("[") else name
 
 
 __all__ = ["Emulator", "Fault"]

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "train": "train",
     "evaluate": "evaluate",
     "loadtest": "loadtest",
+    "killtest": "killtest",
 }
 
 
@@ -52,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # httpx logs every request URL, and Telegram URLs contain the bot token.
+    # httpx logs every request at INFO: noise (each URL holds the bot token, which `skinbot run` redacts anyway).
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         config = load_config(args.config)

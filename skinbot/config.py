@@ -61,6 +61,7 @@ class TrainConfig:
     high_specificity: float = 0.95
     gate_min_lesion_acceptance: float = 0.995
     rash_max_malignant_share: float = 0.01  # at most this share of validation malignant lesions may be told "rash"
+    type_min_precision: float = 0.8  # "most like ..." is said only where validation types are this often right
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,10 @@ class BotConfig:
     write_timeout_s: float = 30.0
     polling_timeout_s: int = 30
     history_limit: int = 10
+    photo_slots: int = 3
+    photo_queue_limit: int = 32
+    photo_wait_s: float = 30.0
+    shutdown_timeout_s: float = 5.0
     # "Where did you look?": the photo (downscaled to what the model saw) and its map are kept in memory only, for at
     # most this many results and this long, so the button under a result works while the result is fresh.
     result_cache_size: int = 32
@@ -151,6 +156,7 @@ class PlaygroundConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     token: str = "123456:PLAYGROUND-LOCAL-TOKEN"
+    extra_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ class TrainResult:
     gate_threshold: float
     lesion: dict[str, ModalityCalibration]  # by modality ("dermoscopic", "clinical")
     rash_threshold: float  # type probability of "rash" from which a photo is treated as a rash
+    type_threshold: float  # top type probability from which the bot says what a spot resembles
     validation: dict[str, Any]
     data: dict[str, Any]
     settings: dict[str, Any]

@@ -10,7 +10,7 @@ import numpy as np
 from inference.judge import sigmoid, softmax
 from skinbot.config import TrainConfig
 from train.artifacts import ModalityCalibration
-from train.datasets import CLINICAL, DERMOSCOPIC, MALIGNANT, MODALITIES, Sample
+from train.datasets import CLINICAL, DERMOSCOPIC, MALIGNANT, MODALITIES, UNKNOWN, Sample
 from train.metrics import confusion, expected_calibration_error, roc_auc
 
 
@@ -70,7 +70,17 @@ class Calibration:
     gate_threshold: float
     lesion: dict[str, ModalityCalibration]
     rash_threshold: float
+    type_threshold: float
     validation: dict[str, Any]
+
+
+def confidence_threshold(correct: np.ndarray, confidence: np.ndarray, precision: float) -> float:
+    """The lowest confidence t such that the predictions with confidence >= t are right at least `precision` of the
+    time (1.0, never shown, if no such t exists)."""
+    order = np.argsort(-confidence, kind="mergesort")
+    hits = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
+    good = np.nonzero(hits >= precision)[0]
+    return float(confidence[order][good[-1]]) if good.size else 1.0
 
 
 def _modality_calibration(labels: np.ndarray, logits: np.ndarray, tc: TrainConfig) -> ModalityCalibration:
@@ -142,4 +152,12 @@ def calibrate(val: list[Sample], logits: dict[str, np.ndarray], tc: TrainConfig)
     report["rash"] = {"rashes_told_rash": float(np.mean(rash_probs[rash] >= rash_threshold)) if rash.any() else None,
                       "lesions_told_rash": float(np.mean(rash_probs[known] >= rash_threshold)),
                       "malignant_told_rash": float(np.mean(rash_probs[malignant_lesion] >= rash_threshold))}
-    return Calibration(gate_t, gate_threshold, lesion, rash_threshold, report)
+    type_probs = softmax(logits["type_logits"])
+    typed = kinds != UNKNOWN
+    confidence = type_probs.max(axis=1)
+    correct = (type_probs.argmax(axis=1) == kinds)
+    type_threshold = confidence_threshold(correct[typed], confidence[typed], tc.type_min_precision)
+    shown = typed & (confidence >= type_threshold)
+    report["type"] = {"threshold": type_threshold, "shown": float(np.mean(shown[typed])),
+                      "precision_when_shown": float(np.mean(correct[shown])) if shown.any() else None}
+    return Calibration(gate_t, gate_threshold, lesion, rash_threshold, type_threshold, report)

@@ -158,6 +158,7 @@ def _card(config: Config, result: TrainResult, out_dir: Path) -> ModelCard:
         gate_threshold=result.gate_threshold,
         lesion_calibration={m: RiskCalibration(c.temperature, c.refer, c.high) for m, c in result.lesion.items()},
         rash_threshold=result.rash_threshold,
+        type_threshold=result.type_threshold,
         directory=out_dir,
         limitations=LIMITATIONS,
         training={
@@ -168,6 +169,8 @@ def _card(config: Config, result: TrainResult, out_dir: Path) -> ModelCard:
                 "gate": f"keeps >= {tc.gate_min_lesion_acceptance} of validation lesion and skin-problem photos",
                 "rash": f"at most {tc.rash_max_malignant_share} of validation malignant lesions reach it (and >= 0.5)",
                 "modality": "0.5 on the modality head: which calibration a photo gets",
+                "type": f"lowest top-type probability above which validation types are right >= "
+                        f"{tc.type_min_precision} of the time",
             },
             "data": result.data, "validation": result.validation, "settings": result.settings,
             "epochs": result.epochs, "best_epoch": result.best_epoch, "seconds": result.seconds,

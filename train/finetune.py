@@ -286,7 +286,7 @@ def train_lesion(config: Config, run_dir: Path, resume: bool = False, splits: Tr
     result = artifacts.TrainResult(
         variant=tc.backbone, input_size=tc.image_size, lesion_types=LESION_TYPES,
         gate_temperature=cal.gate_temperature, gate_threshold=cal.gate_threshold, lesion=cal.lesion,
-        rash_threshold=cal.rash_threshold,
+        rash_threshold=cal.rash_threshold, type_threshold=cal.type_threshold,
         validation={"at_best_epoch": scores.flat(), "calibrated": cal.validation},
         data={"train_images": len(outcome.train), "val_images": len(outcome.val),
               "train_by_source": count_by_source(outcome.train), "val_by_source": count_by_source(outcome.val),

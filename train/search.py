@@ -10,10 +10,13 @@ trial: `models/report/search.md`.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from skinbot.config import Config
 from train import artifacts
@@ -52,6 +55,39 @@ def command(trial: Trial) -> str:
     return f"skinbot train search --only {trial.name}" + (f"  # {overrides}" if overrides else "")
 
 
+TTA_FILE = "tta.json"  # in the default run's directory
+TTA_VIEWS = ("identity", "flip_left_right", "flip_up_down", "rotate_90")
+
+
+def _view(x: np.ndarray, name: str) -> np.ndarray:
+    if name == "flip_left_right":
+        return x[:, :, ::-1]
+    if name == "flip_up_down":
+        return x[:, ::-1]
+    if name == "rotate_90":
+        return np.rot90(x, axes=(1, 2))
+    return x
+
+
+def measure_tta(config: Config, run_dir: Path) -> dict[str, dict[str, float]]:
+    """Validation AUC per modality of the best epoch with 1, 2 and 4 test-time views (mean of the logits)."""
+    from train.export import load_trained
+    from train.finetune import clean_inputs, decode_all, predict
+    from train.splits import training_splits
+    from train.validation import score_validation
+
+    result = TrainResult.load(run_dir)
+    net = load_trained(result, run_dir)
+    val = training_splits(config.data.root, config.train.lesion_sources).val
+    x = clean_inputs(decode_all(val), result.input_size)
+    views = [predict(net, np.ascontiguousarray(_view(x, name))) for name in TTA_VIEWS]
+    out: dict[str, dict[str, float]] = {}
+    for count in (1, 2, 4):
+        mean = {k: np.mean([v[k] for v in views[:count]], axis=0) for k in views[0]}
+        out[f"{count} view(s)"] = score_validation(val, mean).auc
+    return out
+
+
 def run_search(config: Config, run_dir: Path, only: str | None = None) -> list[tuple[Trial, TrainResult]]:
     """Run (or resume) every trial, or the one named `only`; writes the table after each."""
     from train.finetune import train_lesion
@@ -69,7 +105,11 @@ def run_search(config: Config, run_dir: Path, only: str | None = None) -> list[t
             log.info("search: trial %s (%s)", trial.name, trial.changes or "default")
             result = train_lesion(dataclasses.replace(config, train=tc), trial_dir, resume=True)
         done.append((trial, result))
-        write_table(done, config.models.dir / "report" / "search.md")
+        tta_path = run_dir.parent / "lesion" / TTA_FILE
+        if trial.name == "default" and not tta_path.is_file():
+            tta_path.write_text(json.dumps(measure_tta(config, trial_dir), indent=2))
+        tta = json.loads(tta_path.read_text()) if tta_path.is_file() else {}
+        write_table(done, tta, config.models.dir / "report" / "search.md")
     return done
 
 
@@ -77,7 +117,7 @@ def _fmt(x: Any) -> str:
     return f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
-def write_table(done: list[tuple[Trial, TrainResult]], path: Path) -> None:
+def write_table(done: list[tuple[Trial, TrainResult]], tta: dict[str, dict[str, float]], path: Path) -> None:
     """The search table in Markdown."""
     lines = [
         "# Hyperparameter search",
@@ -100,5 +140,10 @@ def write_table(done: list[tuple[Trial, TrainResult]], path: Path) -> None:
             f"{_fmt(best.get('val_type_balanced_accuracy'))} | "
             f"{_fmt(cal.get('dermoscopic', {}).get('specificity_refer'))} | "
             f"{_fmt(cal.get('clinical', {}).get('specificity_refer'))} |")
+    if tta:
+        lines += ["", "## Test-time augmentation (default run, validation AUC; logits averaged over views: "
+                  f"{', '.join(TTA_VIEWS)})", "", "| views | dermoscopic | clinical |", "|---|---:|---:|"]
+        lines += [f"| {name} | {_fmt(auc.get('dermoscopic'))} | {_fmt(auc.get('clinical'))} |"
+                  for name, auc in tta.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")

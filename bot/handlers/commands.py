@@ -10,8 +10,8 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import keyboards, render
-from bot.handlers.common import reply_template, show
-from bot.messages import Language
+from bot.callbacks import ChooseLanguage, ConfirmForget
+from bot.handlers.common import answer_soon, reply_template, show
 from bot.services import services
 
 
@@ -43,15 +43,14 @@ async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply_template(update, context, "language.prompt", keyboards.languages)
 
 
-async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, button: ChooseLanguage) -> None:
     """Store the chosen language and confirm in it."""
     s = services(context)
     query = update.callback_query
-    assert query is not None and context.match is not None
-    chosen: Language = "ko" if context.match.group(1) == "ko" else "en"
-    await s.storage.set_language(query.from_user.id, chosen)
-    await query.answer()
-    await show(query, s.text(chosen, "language.changed"))
+    assert query is not None
+    await s.storage.set_language(query.from_user.id, button.language)
+    answer_soon(query)
+    await show(query, s.text(button.language, "language.changed"))
 
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -77,19 +76,22 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply_template(update, context, "forget.confirm", keyboards.forget)
 
 
-async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, button: ConfirmForget) -> None:
     """Delete every row about the user (and kept photos), or keep everything."""
     s = services(context)
     query = update.callback_query
-    assert query is not None and context.match is not None
+    assert query is not None
     lang = await s.language(query.from_user)  # read before deleting: the reply stays in the user's language
-    await query.answer()
-    if context.match.group(1) != "yes":
+    answer_soon(query)
+    if not button.confirmed:
         await show(query, s.text(lang, "forget.kept"))
         return
-    hashes = await s.storage.forget_user(query.from_user.id)
-    s.results.forget_user(query.from_user.id)  # the photos kept in memory for "Where did you look?"
-    await asyncio.to_thread(_remove_photos, s.config.storage.photos_dir, hashes)
+    # The user's other work (a photo being analysed, an answer being stored) is stopped first, and their next
+    # updates wait, so that nothing is written about them once the rows are gone.
+    async with s.work.exclusive(query.from_user.id):
+        hashes = await s.storage.forget_user(query.from_user.id)
+        s.results.forget_user(query.from_user.id)  # the photos kept in memory for "Where did you look?"
+        await asyncio.to_thread(_remove_photos, s.config.storage.photos_dir, hashes)
     # Reminder jobs already scheduled for this user find no row when they fire and send nothing.
     await show(query, s.text(lang, "forget.done"))
 

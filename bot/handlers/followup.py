@@ -8,6 +8,7 @@ from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot import followup, keyboards, render
+from bot.callbacks import SameSpot
 from bot.handlers.common import show
 from bot.messages import Language
 from bot.policy import clear_rise
@@ -26,22 +27,22 @@ async def offer(s: Services, message: Message, lang: Language, user_id: int, ass
                              reply_markup=keyboards.spots(s.catalog, lang, assessment_id, choices))
 
 
-async def spot_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def spot_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, button: SameSpot) -> None:
     """Record the answer: a new spot, or a follow-up of an earlier one with the change and what it means."""
     s = services(context)
     query = update.callback_query
-    assert query is not None and context.match is not None
+    assert query is not None
     lang = await s.language(query.from_user)
-    assessment_id, choice = int(context.match.group(1)), context.match.group(2)
+    assessment_id, earlier_id = button.assessment_id, button.earlier_id
     now = await s.storage.check(assessment_id)
     if now is None or now.user_id != query.from_user.id or now.spot_id is not None:
         await query.answer(s.text(lang, "followup.stale"))
         return
     await query.answer()
-    if choice == "new":
+    if earlier_id is None:
         await show(query, s.text(lang, "followup.new_spot"))
         return
-    if not await s.storage.link_followup(query.from_user.id, assessment_id, int(choice)):
+    if not await s.storage.link_followup(query.from_user.id, assessment_id, earlier_id):
         await show(query, s.text(lang, "followup.stale"))
         return
     linked = await s.storage.check(assessment_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.common import reply_template
+from bot.handlers.common import answer_soon, reply_template
 
 
 async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -24,6 +24,6 @@ async def ignore(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A button with data this version does not know (e.g. from an older release): just stop the spinner."""
+    """A button with data this version does not make (from an older release, or forged): stop the spinner."""
     assert update.callback_query is not None
-    await update.callback_query.answer()
+    answer_soon(update.callback_query)

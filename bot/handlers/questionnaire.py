@@ -1,7 +1,9 @@
 """The checklist questions after an "ok" photo: one question at a time, edited in place on the same message.
 
 The state is not kept in memory: it is the open session and its answers in storage, so a button pressed after a
-restart continues where the user was, and a stale or repeated press is recognised and refused politely.
+restart continues where the user was. A stale or repeated press is not stored again, but it brings the message to
+where the session really is (an edit may have been lost, or the bot killed between storing an answer and showing
+the next question), so the user is never left with buttons that only say "already answered".
 """
 
 from __future__ import annotations
@@ -10,62 +12,67 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import followup, keyboards, render
+from bot.callbacks import AnswerQuestion, SkipQuestions, StartQuestions
 from bot.checklist import QUESTIONS
-from bot.handlers.common import show
+from bot.handlers.common import answer_soon, show
 from bot.messages import Language
-from bot.policy import advise
+from bot.policy import Advice, advise
 from bot.services import Services, services
 from bot.storage import Session
 
 
-async def start_questions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start_questions(update: Update, context: ContextTypes.DEFAULT_TYPE, button: StartQuestions) -> None:
     """Show the first unanswered question (the first one, or where the user left off)."""
-    found = await _open_session(update, context)
+    found = await _open_session(update, context, button.session_id)
     if found is not None:
         s, lang, query, session = found
-        await query.answer()
+        answer_soon(query)
         await _advance(s, lang, query, session)
 
 
-async def skip_questions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def skip_questions(update: Update, context: ContextTypes.DEFAULT_TYPE, button: SkipQuestions) -> None:
     """Give the advice without (the rest of) the questions; unanswered ones count as "not sure"."""
-    found = await _open_session(update, context)
+    found = await _open_session(update, context, button.session_id)
     if found is not None:
         s, lang, query, session = found
-        await query.answer()
+        answer_soon(query)
         await _finish(s, lang, query, session)
 
 
-async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, button: AnswerQuestion) -> None:
     """Store one answer (committed before replying), then show the next question or the advice."""
-    found = await _open_session(update, context)
+    found = await _open_session(update, context, button.session_id)
     if found is None:
         return
     s, lang, query, session = found
-    assert context.match is not None
-    position, value = int(context.match.group(2)), keyboards.ANSWER_CODES[context.match.group(3)]
-    if not await s.storage.record_answer(session.id, position, value):
-        await query.answer(s.text(lang, "checklist.stale"))
+    if not await s.storage.record_answer(session.id, button.position, button.value):
+        answer_soon(query, s.text(lang, "checklist.stale"))
+        current = await s.storage.session(session.id)
+        if current is not None and current.status == "open":
+            await _advance(s, lang, query, current)  # show where the session really is
         return
-    await query.answer()
+    answer_soon(query)
     refreshed = await s.storage.session(session.id)
     assert refreshed is not None
     await _advance(s, lang, query, refreshed)
 
 
 async def _open_session(
-    update: Update, context: ContextTypes.DEFAULT_TYPE
+    update: Update, context: ContextTypes.DEFAULT_TYPE, session_id: int
 ) -> tuple[Services, Language, CallbackQuery, Session] | None:
-    """The open session a button refers to, or None after telling the user it is closed."""
+    """The open session a button refers to, or None after telling the user it is closed (a finished one shows
+    its advice again, in case the edit that showed it was lost)."""
     s = services(context)
     query = update.callback_query
-    assert query is not None and context.match is not None
+    assert query is not None
     lang = await s.language(query.from_user)
-    session = await s.storage.session(int(context.match.group(1)))
-    if session is None or session.user_id != query.from_user.id or session.status != "open":
-        await query.answer(s.text(lang, "checklist.closed"))
-        return None
-    return s, lang, query, session
+    session = await s.storage.session(session_id)
+    if session is not None and session.user_id == query.from_user.id and session.status == "open":
+        return s, lang, query, session
+    answer_soon(query, s.text(lang, "checklist.closed"))
+    if session is not None and session.user_id == query.from_user.id and session.status == "done":
+        await _show_advice(s, lang, query, await _advice(s, session), session)
+    return None
 
 
 async def _advance(s: Services, lang: Language, query: CallbackQuery, session: Session) -> None:
@@ -77,10 +84,21 @@ async def _advance(s: Services, lang: Language, query: CallbackQuery, session: S
 
 
 async def _finish(s: Services, lang: Language, query: CallbackQuery, session: Session) -> None:
-    change = await followup.change_of_session(s.storage, session.id)  # a follow-up's clear rise: advice sooner
-    advice = advise(session.risk, await s.storage.answers(session.id), s.config.policy, change)
+    advice = await _advice(s, session)
     if not await s.storage.finish_session(session.id, session.user_id, advice):
         return  # a concurrent press finished it first and shows the advice
+    await _show_advice(s, lang, query, advice, session)
+
+
+async def _advice(s: Services, session: Session) -> Advice:
+    # The policy is a pure function of the stored risk and answers, so a finished session's advice can be shown
+    # again exactly as it was given.
+    # A follow-up's clear rise makes it one step sooner (bot.policy); that too is read back from storage.
+    change = await followup.change_of_session(s.storage, session.id)
+    return advise(session.risk, await s.storage.answers(session.id), s.config.policy, change)
+
+
+async def _show_advice(s: Services, lang: Language, query: CallbackQuery, advice: Advice, session: Session) -> None:
     await show(query, render.advice_text(s.catalog, lang, advice, session.risk),
                await after_advice_buttons(s, lang, session))
 

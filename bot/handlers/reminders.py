@@ -9,16 +9,18 @@ import time
 from typing import Any
 
 from telegram import Update
-from telegram.error import Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes, JobQueue
 
 from bot import keyboards, render
-from bot.handlers.common import drop_keyboard
+from bot.callbacks import ChooseReminder
+from bot.handlers.common import answer_soon, chat_of, drop_keyboard
 from bot.services import services, services_of
 from bot.storage import Reminder
 
 logger = logging.getLogger(__name__)
 DAYS_PER_MONTH = 30
+RETRY_AFTER_S = 600.0  # a reminder that failed for a transient reason is tried again this much later
 
 
 async def remind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -31,23 +33,23 @@ async def remind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def remind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def remind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, button: ChooseReminder) -> None:
     """Store and schedule the reminder, then confirm its date."""
     s = services(context)
     query = update.callback_query
-    assert query is not None and context.match is not None and query.message is not None
-    lang = await s.language(query.from_user)
-    months = int(context.match.group(1))
-    if months not in s.config.bot.reminder_months:
-        await query.answer()
+    assert query is not None
+    answer_soon(query)
+    if button.months not in s.config.bot.reminder_months:
         return
-    due_at = time.time() + months * DAYS_PER_MONTH * 86400
-    reminder = await s.storage.add_reminder(query.from_user.id, query.message.chat.id, due_at)
+    lang = await s.language(query.from_user)
+    due_at = time.time() + button.months * DAYS_PER_MONTH * 86400
+    chat_id = chat_of(query)
+    reminder = await s.storage.add_reminder(query.from_user.id, chat_id, due_at)
     assert context.job_queue is not None
     schedule(context.job_queue, reminder)
-    await query.answer()
     await drop_keyboard(query)
-    await query.message.chat.send_message(s.text(lang, "remind.set", date=render.format_date(s.catalog, lang, due_at)))
+    date = render.format_date(s.catalog, lang, due_at)
+    await context.bot.send_message(chat_id, s.text(lang, "remind.set", date=date))
 
 
 def schedule(job_queue: JobQueue[Any], reminder: Reminder) -> None:
@@ -70,15 +72,25 @@ async def reschedule_pending(application: Application[Any, Any, Any, Any, Any, A
 
 
 async def send_reminder(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Deliver a reminder if it still exists (the user may have used /forget), then mark it sent."""
+    """Deliver a reminder if it still exists (the user may have used /forget), then mark it sent. A chat that
+    Telegram refuses for good (400 chat not found, 403 blocked) marks it undeliverable, so it is not tried on
+    every start; a transient failure (after the usual retries) tries again later."""
     s = services(context)
     job = context.job
-    assert job is not None and isinstance(job.data, int) and job.chat_id is not None
-    if not await s.storage.is_reminder_pending(job.data):
-        return
-    lang = await s.stored_language(job.user_id)
-    try:
-        await context.bot.send_message(job.chat_id, s.text(lang, "remind.message"))
-    except Forbidden:
-        logger.info("reminder %s not delivered: the user blocked the bot", job.data)
-    await s.storage.mark_reminder_sent(job.data)
+    assert job is not None and isinstance(job.data, int) and job.chat_id is not None and job.user_id is not None
+    async with s.work.track(job.user_id):  # /forget and shutdown can stop a send that hangs in retries
+        if not await s.storage.is_reminder_pending(job.data):
+            return
+        lang = await s.stored_language(job.user_id)
+        try:
+            await context.bot.send_message(job.chat_id, s.text(lang, "remind.message"))
+        except (BadRequest, Forbidden) as exc:
+            logger.info("reminder %s cannot be delivered (%s); not trying again", job.data, exc)
+            await s.storage.mark_reminder_sent(job.data, "undeliverable")
+            return
+        except TelegramError as exc:
+            logger.warning("reminder %s not delivered (%s); trying again in %.0f s", job.data, exc, RETRY_AFTER_S)
+            assert context.job_queue is not None
+            schedule(context.job_queue, Reminder(job.data, job.user_id, job.chat_id, time.time() + RETRY_AFTER_S))
+            return
+        await s.storage.mark_reminder_sent(job.data)

@@ -11,6 +11,7 @@ from telegram import Chat, InputFile, Update
 from telegram.ext import ContextTypes
 
 from bot import pdf, render
+from bot.callbacks import SendReport
 from bot.messages import Language
 from bot.services import Services, services
 from bot.storage import CheckRecord
@@ -31,13 +32,13 @@ async def report_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await send_report(s, chat, lang, check)
 
 
-async def report_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def report_button(update: Update, context: ContextTypes.DEFAULT_TYPE, button: SendReport) -> None:
     """The report of the check the button belongs to (only the user's own)."""
     s = services(context)
     query = update.callback_query
-    assert query is not None and context.match is not None and query.message is not None
+    assert query is not None and query.message is not None
     lang = await s.language(query.from_user)
-    check = await s.storage.check(int(context.match.group(1)))
+    check = await s.storage.check(button.assessment_id)
     await query.answer()
     if check is None or check.user_id != query.from_user.id:
         await query.message.chat.send_message(s.text(lang, "report.nothing"))

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +33,31 @@ def register(subparsers: Any) -> None:
                         help="seconds over which the users start, evenly (default 10; 0 = all at once)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each reply")
     parser.add_argument("--p95-target-ms", type=float, default=1000.0, help="photo-to-reply p95 target")
+    parser.add_argument("--as-file", action="store_true", help="send the photos as files (uncompressed), not photos")
+    parser.add_argument("--big-photo-mb", type=float, default=0.0,
+                        help="instead of --images, every user sends one camera-sized JPEG of this many MB as a file "
+                             "(made from the first lesion photo; for memory measurements, see docs/benchmarks.md)")
     parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
     parser.set_defaults(handler=run)
 
 
+def lesion_photos(folder: Path) -> tuple[Path, ...]:
+    """The lesion photos in `folder` (IMAGE_PATTERNS), sorted; a file given instead of a folder is used as is."""
+    if folder.is_file():
+        return (folder,)
+    return tuple(sorted(p for pattern in IMAGE_PATTERNS for p in folder.glob(pattern)))
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run the load test and print its report; the exit code says whether the targets were met."""
-    from playground.loadtest import LoadSpec, run_load
+    from bot.messages import LANGUAGES, load_catalog
+    from playground.loadtest import LoadSpec, big_photo, run_load
 
     if args.users < 1 or args.photos < 1 or args.timeout <= 0 or args.think < 0 or args.ramp < 0:
         print("skinbot loadtest: --users and --photos must be at least 1, --timeout positive, --think and --ramp >= 0",
               file=sys.stderr)
         return 2
-    images = sorted(p for pattern in IMAGE_PATTERNS for p in args.images.glob(pattern))
+    images = lesion_photos(args.images)
     if not images:
         print(f"skinbot loadtest: no lesion photos ({', '.join(IMAGE_PATTERNS)}) in {args.images}", file=sys.stderr)
         return 2
@@ -52,10 +65,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"skinbot loadtest: no model card at {config.models.card_path}: train or fetch a model first",
               file=sys.stderr)
         return 2
-    spec = LoadSpec(users=args.users, photos_per_user=args.photos, images=tuple(images), reply_timeout_s=args.timeout,
-                    think_s=args.think, ramp_s=args.ramp)
-    print(f"skinbot loadtest: {spec.users} users x {spec.photos_per_user} photo(s) + questionnaire…", flush=True)
-    report = asyncio.run(run_load(spec, config_path=args.config))
+    catalog = load_catalog()
+    with tempfile.TemporaryDirectory(prefix="skinbot-bigphoto-") as scratch:
+        if args.big_photo_mb > 0:
+            big = Path(scratch) / "big_photo.jpg"
+            big.write_bytes(big_photo(images[0], int(args.big_photo_mb * 1_000_000)))
+            print(f"skinbot loadtest: each user sends {big.stat().st_size / 1e6:.2f} MB as a file", flush=True)
+            images = (big,)
+        spec = LoadSpec(users=args.users, photos_per_user=args.photos, images=tuple(images),
+                        reply_timeout_s=args.timeout, think_s=args.think, ramp_s=args.ramp,
+                        as_file=args.as_file or args.big_photo_mb > 0,
+                        busy_texts=frozenset(catalog.text(lang, "busy") for lang in LANGUAGES))
+        print(f"skinbot loadtest: {spec.users} users x {spec.photos_per_user} photo(s) + questionnaire…", flush=True)
+        report = asyncio.run(run_load(spec, config_path=args.config))
     print(report.summary())
     if args.json is not None:
         args.json.write_text(json.dumps(report.as_json(), indent=2) + "\n", encoding="utf-8")

@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from skinbot.config import Config, ConfigError
+from skinbot.redact import install_redaction
 
 if TYPE_CHECKING:
     from inference.pipeline import Pipeline
@@ -26,8 +27,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    """Serve the bot until Ctrl-C / SIGTERM; returns the exit code."""
+    """Serve the bot until Ctrl-C / SIGTERM; returns the exit code. The token and the webhook secret are
+    redacted from every log line, at every level."""
     token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    install_redaction([token, os.environ.get(WEBHOOK_SECRET_VARIABLE, ""), config.playground.token])
     if not token:
         return run_without_token(config)
     return run_with_token(config, token)

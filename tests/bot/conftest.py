@@ -56,7 +56,7 @@ class BotEnv:
 def make_env(config: Config, analyzer: FakeAnalyzer | None = None, telegram: FakeTelegram | None = None) -> BotEnv:
     telegram = telegram or FakeTelegram()
     analyzer = analyzer or FakeAnalyzer(results=dict(RESULTS))
-    application = build_application(config, analyzer, TOKEN, request=telegram)
+    application = build_application(config, analyzer, TOKEN, request=telegram, file_transport=telegram.file_transport())
     return BotEnv(application, telegram, analyzer, config)
 
 

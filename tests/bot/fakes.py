@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
@@ -35,8 +36,14 @@ class FakeTelegram(BaseRequest):
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.files: dict[str, bytes] = {}
         self.fail_methods: dict[str, int] = {}  # method -> number of 429s to answer before succeeding
+        self.retry_after = 1  # seconds, in those 429s
+        self.errors: dict[str, list[tuple[int, str]]] = {}  # method -> (status, description) answers to give first
+        self.file_paths: dict[str, str] = {}  # file_id -> the file_path getFile answers (default photos/<id>)
+        self.download_gate: asyncio.Event | None = None  # when set, downloads wait for it
+        self.download_started = asyncio.Event()
         self._ids = itertools.count(1000)
         self.pending_updates: list[dict[str, Any]] = []  # served to getUpdates
+        self.downloads: list[str] = []  # file ids downloaded from the file server
 
     async def initialize(self) -> None:
         return None
@@ -50,18 +57,26 @@ class FakeTelegram(BaseRequest):
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
                          *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        if "/file/" in url:
+        if "/file/" in url:  # python-telegram-bot's own download (the bot streams through `file_transport`)
             file_id = url.rsplit("/", 1)[-1]
-            return (200, self.files[file_id]) if file_id in self.files else (404, b"Not Found")
+            if file_id not in self.files:
+                return 404, b"Not Found"
+            self.download_started.set()
+            if self.download_gate is not None:
+                await self.download_gate.wait()
+            return 200, self.files[file_id]
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         if request_data is not None and request_data.multipart_data:  # uploads: sendPhoto, sendDocument
             params["_files"] = {name: bytes(part[1]) for name, part in request_data.multipart_data.items()}
         if self.fail_methods.get(name, 0) > 0:
             self.fail_methods[name] -= 1
-            body = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
-                    "parameters": {"retry_after": 1}}
+            body = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {self.retry_after}",
+                    "parameters": {"retry_after": self.retry_after}}
             return 429, json.dumps(body).encode()
+        if self.errors.get(name):
+            status, description = self.errors[name].pop(0)
+            return status, json.dumps({"ok": False, "error_code": status, "description": description}).encode()
         self.calls.append(Call(name, params))
         if name == "getUpdates":
             return 200, json.dumps({"ok": True, "result": await self._updates()}).encode()
@@ -72,6 +87,21 @@ class FakeTelegram(BaseRequest):
             await asyncio.sleep(0.05)  # a short long-poll, so an idle updater does not spin
         updates, self.pending_updates = self.pending_updates, []
         return updates
+
+    def file_transport(self) -> httpx.MockTransport:
+        """Serves `files` over HTTP as the Bot API file server does, to the bot's streaming downloader."""
+
+        async def serve(request: httpx.Request) -> httpx.Response:
+            file_id = request.url.path.rsplit("/", 1)[-1]
+            if file_id not in self.files:
+                return httpx.Response(404, content=b"Not Found")
+            self.downloads.append(file_id)
+            self.download_started.set()
+            if self.download_gate is not None:
+                await self.download_gate.wait()
+            return httpx.Response(200, content=self.files[file_id])
+
+        return httpx.MockTransport(serve)
 
     def _answer(self, name: str, params: dict[str, Any]) -> Any:
         if name == "getMe":
@@ -97,7 +127,7 @@ class FakeTelegram(BaseRequest):
         if name == "getFile":
             file_id = str(params["file_id"])
             return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(self.files.get(file_id, b"")),
-                    "file_path": f"photos/{file_id}"}
+                    "file_path": self.file_paths.get(file_id, f"photos/{file_id}")}
         return True  # sendChatAction, answerCallbackQuery, setMyCommands, deleteWebhook, …
 
     def _message(self, chat_id: int, message_id: int) -> dict[str, Any]:
@@ -173,9 +203,11 @@ class Chat:
         if language_code is not None:
             self.user["language_code"] = language_code
         self.chat = chat or {"id": user_id, "type": "private", "first_name": f"User{user_id}"}
+        self.last_update: dict[str, Any] = {}  # the payload of the last update sent
 
     async def _process(self, payload: dict[str, Any]) -> None:
         payload["update_id"] = next(self._update_ids)
+        self.last_update = payload
         await self.application.process_update(Update.de_json(payload, self.application.bot))
 
     def _message(self, **fields: Any) -> dict[str, Any]:
@@ -192,9 +224,12 @@ class Chat:
         await self.send(text=text, entities=entities)
 
     async def photo(self, data: bytes, *, file_size: int | None = None, media_group_id: str | None = None,
-                    thumb: bytes | None = None, downloadable: bool = True) -> None:
-        """Send a compressed photo in two sizes; `thumb` is the small size's content, if it can be downloaded."""
+                    thumb: bytes | None = None, downloadable: bool = True, file_path: str | None = None) -> None:
+        """Send a compressed photo in two sizes; `thumb` is the small size's content, if it can be downloaded;
+        `file_path` is what getFile answers for the large size (a misbehaving Bot API server)."""
         file_id = f"photo{next(self._file_ids)}"
+        if file_path is not None:
+            self.telegram.file_paths[file_id] = file_path
         if downloadable:
             self.telegram.files[file_id] = data
         if thumb is not None:
@@ -216,12 +251,17 @@ class Chat:
         await self.send(document={"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": "x",
                                   "mime_type": mime_type, "file_size": size})
 
-    async def press(self, message_id: int, data: str) -> None:
-        stored = self.telegram.messages.get((self.chat["id"], message_id), {"text": "(not in this chat)"})
-        message = {"message_id": message_id, "date": int(time.time()), "chat": self.chat, "from": BOT_USER,
-                   "text": stored["text"]}
-        await self._process({"callback_query": {"id": str(next(self._update_ids)), "from": self.user,
-                                                "chat_instance": "ci", "data": data, "message": message}})
+    async def press(self, message_id: int | None, data: str | None) -> None:
+        """Tap a button with callback `data` (None: no data) on message `message_id` (None: the Bot API sent the
+        tap without its message)."""
+        query: dict[str, Any] = {"id": str(next(self._update_ids)), "from": self.user, "chat_instance": "ci"}
+        if data is not None:
+            query["data"] = data
+        if message_id is not None:
+            stored = self.telegram.messages.get((self.chat["id"], message_id), {"text": "(not in this chat)"})
+            query["message"] = {"message_id": message_id, "date": int(time.time()), "chat": self.chat,
+                                "from": BOT_USER, "text": stored["text"]}
+        await self._process({"callback_query": query})
 
     async def press_label(self, label: str) -> int:
         """Press the button labelled `label` on the newest message that has it; returns that message's id."""

@@ -49,18 +49,23 @@ async def test_serve_long_polls_handles_updates_and_stops_cleanly(tmp_path):
     assert env.telegram.sent("getUpdates")[0].params["timeout"] == env.config.bot.polling_timeout_s
 
 
-async def test_webhook_mode_checks_the_secret_token_header(tmp_path):
+async def start_webhook_bot(tmp_path, secret):
+    """A bot served in webhook mode on a free local port, once it has called setWebhook: (env, stop, task, url)."""
     port = free_port()
     config = make_config(tmp_path, mode="webhook", webhook_url=f"https://bot.example/hook/{port}",
                          webhook_listen="127.0.0.1", webhook_port=port)
     env = make_env(config)
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(env.application, stop, webhook_secret="s3cret-value"))
+    task = asyncio.create_task(serve(env.application, stop, webhook_secret=secret))
     await wait_for(lambda: env.telegram.sent("setWebhook"))
+    return env, stop, task, f"http://127.0.0.1:{port}/hook/{port}"
+
+
+async def test_webhook_mode_checks_the_secret_token_header(tmp_path):
+    env, stop, task, url = await start_webhook_bot(tmp_path, "s3cret-value")
     (set_webhook,) = env.telegram.sent("setWebhook")
     assert set_webhook.params["secret_token"] == "s3cret-value"
-    assert set_webhook.params["url"] == config.bot.webhook_url
-    url = f"http://127.0.0.1:{port}/hook/{port}"
+    assert set_webhook.params["url"] == env.config.bot.webhook_url
     async with aiohttp.ClientSession() as http:
         for attempt in range(50):  # the webhook server starts just after setWebhook
             try:

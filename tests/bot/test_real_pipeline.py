@@ -28,7 +28,7 @@ async def real_bot(tmp_path):
     config = replace(make_config(tmp_path), models=ModelsConfig(dir=models))
     pipeline = Pipeline.from_config(config)
     telegram = FakeTelegram()
-    application = build_application(config, pipeline, TOKEN, request=telegram)
+    application = build_application(config, pipeline, TOKEN, request=telegram, file_transport=telegram.file_transport())
     try:
         async with running(application):
             yield application, telegram, pipeline

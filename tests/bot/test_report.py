@@ -52,7 +52,7 @@ def env_for(tmp_path, report: ReportConfig | None = None):
     config = make_config(tmp_path)
     if report is not None:
         config = dataclasses.replace(config, report=report)
-    card = dataclasses.replace(make_card(metrics=METRICS), limitations=LIMITS, version="test-2")
+    card = dataclasses.replace(make_card(metrics=METRICS), limitations=LIMITS, version="test-2", type_threshold=0.6)
     return make_env(config, FakeAnalyzer(results={
         FIRST: v2(FIRST, "low", 0.12, "keratosis", 0.85), SECOND: v2(SECOND, "medium", 0.41, "keratosis", 0.8),
         RASH: v2(RASH, "low", 0.1, "rash", 0.95, rash=True),

@@ -98,6 +98,7 @@ async def test_forget_removes_every_row_of_the_user_only(storage):
         await storage.record_consent(user)
         first, again = (await storage.earlier_spots(user, 10**9, 1))[0].id, await storage.add_assessment(user, OK, 1.0)
         assert await storage.link_followup(user, again, first)
+        await storage.journal_updates([(user * 100, user, '{"update_id": 1}')])  # an update still in flight
     solo = Assessment(status="ok", risk="low", model_version="t1", image_sha256="cd" * 32)
     await storage.add_assessment(7, solo, 1.0)
     shared_and_own = await storage.forget_user(7)

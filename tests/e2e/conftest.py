@@ -1,5 +1,7 @@
-"""End-to-end fixtures: the emulator in this process, the real bot as a `skinbot run` child process pointed at it
-(fake token, TELEGRAM_API_BASE_URL, a fresh SKINBOT_DB), and a chat client that talks to both over HTTP only.
+"""End-to-end fixtures: the emulator in this process, the real bot as a `skinbot -v run` child process pointed at
+it (fake token, TELEGRAM_API_BASE_URL, a fresh SKINBOT_DB, a webhook secret), and a chat client that talks to both
+over HTTP only. Every bot logs at DEBUG, and after each test its whole log is searched for the token and the
+secret: neither may appear (`assert_no_secrets`).
 
 The bot serves the real model in `models/` (SKINBOT_E2E_MODELS may point at another model directory).
 """
@@ -24,7 +26,17 @@ from playground.server import Emulator
 REPO = Path(__file__).resolve().parents[2]
 IMAGES = REPO / "tests" / "fixtures" / "images"
 TOKEN = "987654:E2E-FAKE-TOKEN"
+WEBHOOK_SECRET = "e2e-webhook-SECRET-4f1d"
+SECRET_ENV = {"SKINBOT_WEBHOOK_SECRET": WEBHOOK_SECRET}
 REPLY_TIMEOUT_S = 30.0
+
+
+def assert_no_secrets(log_path: Path) -> None:
+    """The bot's DEBUG log holds neither the token (nor its secret part) nor the webhook secret."""
+    text = log_path.read_text(errors="replace")
+    assert " DEBUG " in text, "the bot did not log at DEBUG"
+    for secret in (TOKEN, TOKEN.split(":", 1)[1], WEBHOOK_SECRET):
+        assert secret not in text, f"{log_path} contains a secret"
 
 
 def models_dir() -> Path:
@@ -69,7 +81,8 @@ async def stack(tmp_path: Path, config_overrides: dict[str, dict[str, Any]]) -> 
     config_path = write_config(tmp_path, config_overrides)
     emulator = Emulator(token=TOKEN)
     await emulator.start()
-    bot = BotProcess(emulator, tmp_path / "skinbot.db", tmp_path / "bot.log", config_path=config_path, cwd=REPO)
+    bot = BotProcess(emulator, tmp_path / "skinbot.db", tmp_path / "bot.log", config_path=config_path, cwd=REPO,
+                     verbose=True, env=SECRET_ENV)
     try:
         async with aiohttp.ClientSession() as session:
             await bot.start()
@@ -78,6 +91,7 @@ async def stack(tmp_path: Path, config_overrides: dict[str, dict[str, Any]]) -> 
         code = await bot.stop()
         await emulator.stop()
     assert code == 0, f"the bot did not stop cleanly (exit code {code})\n{bot.log_tail()}"
+    assert_no_secrets(bot.log_path)
 
 
 async def last_reply(chat: Chat, settle: float = 0.5) -> dict[str, Any]:

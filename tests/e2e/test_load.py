@@ -33,3 +33,9 @@ def test_loadtest_refuses_bad_arguments_and_missing_photos(tmp_path, capsys):
     assert "--users and --photos must be at least 1" in capsys.readouterr().err
     assert main(["loadtest", "--images", str(tmp_path)]) == 2
     assert "no lesion photos" in capsys.readouterr().err
+
+
+def test_killtest_refuses_bad_arguments(tmp_path, capsys):
+    assert main(["killtest", "--users", "0"]) == 2
+    assert main(["killtest", "--images", str(tmp_path)]) == 2
+    assert "--images must hold lesion photos" in capsys.readouterr().err

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from train.calibrate import fit_temperature, sigmoid, threshold_for_sensitivity, threshold_for_specificity
+from inference.judge import sigmoid
+from train.calibrate import fit_temperature, threshold_for_sensitivity, threshold_for_specificity
 from train.metrics import confusion
 
 
@@ -43,3 +44,14 @@ def test_specificity_threshold_meets_the_target():
     assert confusion(labels, probs, t).specificity >= 0.75
     with pytest.raises(ValueError):
         threshold_for_sensitivity(np.zeros(3), np.ones(3), 0.9)
+
+
+def test_confidence_threshold_keeps_the_wanted_precision():
+    from train.calibrate import confidence_threshold
+
+    confidence = np.array([0.95, 0.9, 0.8, 0.7, 0.6, 0.5])
+    correct = np.array([True, True, True, False, True, False])
+    # >= 0.6: 4 of 5 right (0.8); >= 0.5: 4 of 6. The lowest threshold keeping precision 0.8 is 0.6.
+    assert confidence_threshold(correct, confidence, 0.8) == 0.6
+    assert confidence_threshold(correct, confidence, 1.0) == 0.8
+    assert confidence_threshold(np.zeros(3, bool), confidence[:3], 0.5) == 1.0  # never right: never shown
