@@ -35,3 +35,23 @@ def test_every_button_the_keyboards_make_parses_back_to_what_it_means():
 ])
 def test_anything_else_is_refused(data):
     assert callbacks.parse(data) is None
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        ("type:keratosis", callbacks.ExplainType("keratosis")),
+        ("cam:12", callbacks.ShowHeatmap(12)),
+        ("rep:7", callbacks.SendReport(7)),
+        ("spot:9:4", callbacks.SameSpot(9, 4)),
+        ("spot:9:new", callbacks.SameSpot(9, None)),
+        ("type:unknown_kind", None),  # only types the bot can explain
+        ("type:../../x", None),
+        ("cam:0", None),
+        ("rep:99999999999999999999", None),
+        ("spot:9:", None),
+        ("spot:0:new", None),
+    ],
+)
+def test_issue_12_buttons_parse_strictly(data, expected):
+    assert callbacks.parse(data) == expected
