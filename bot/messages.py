@@ -11,9 +11,11 @@ from typing import Any, Literal
 
 import yaml
 
+from skinbot import resources
+
 Language = Literal["en", "ko"]
 LANGUAGES: tuple[Language, ...] = ("en", "ko")
-DEFAULT_MESSAGES_DIR = Path(__file__).resolve().parent.parent / "messages"
+DEFAULT_MESSAGES_DIR = resources.messages_dir()
 
 
 class MessagesError(ValueError):

@@ -128,10 +128,11 @@ def serving_probe(argv: Sequence[str]) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     from inference.pipeline import Pipeline
-    from skinbot.config import load_config
+    from skinbot import resources
+    from skinbot.config import anchored, load_config
 
     photos = [p.read_bytes() for p in sorted(photos_dir.iterdir())]
-    pipeline = Pipeline.from_config(load_config(config_path if config_path.name else None))
+    pipeline = Pipeline.from_config(anchored(load_config(config_path if config_path.name else None), resources.home()))
     pipeline.analyze(photos[0])
     first_done = time.time()
     with ThreadPoolExecutor(max_workers=max(CONCURRENCY)) as executor:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 from collections import Counter
@@ -147,7 +146,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             if not args.json:
                 print(summary(records))
         except BrokenPipeError:
-            # The reader went away (e.g. `| head`): stop quietly, without analysing the rest.
+            # The reader went away (e.g. `| head`): stop without analysing the rest; the CLI ends quietly.
             executor.shutdown(cancel_futures=True)
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise
     return 0
