@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from inference.card import ModelCardError
 from skinbot import resources
 from skinbot.config import ConfigError, anchored, load_config
 
@@ -74,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # inside the try: a reader that went away fails here, not at interpreter exit
     except BrokenPipeError:
         return _reader_gone()
+    except ModelCardError as exc:  # every command that serves the model: fix the setup, exit 2
+        print(f"skinbot {args.command}: cannot load the model: {exc}", file=sys.stderr)
+        return 2
     return code
 
 

@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 import yaml
 
+from inference.settings import InferenceConfig as InferenceConfig  # re-exported: inference owns its settings
 from skinbot import resources
+from skinbot.vocabulary import Language
 
 
 class ConfigError(ValueError):
@@ -65,16 +67,6 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
-class InferenceConfig:
-    workers: int = 2
-    model_threads: int = 2
-    max_image_bytes: int = 20_000_000
-    max_pixels: int = 50_000_000
-    max_full_decode_pixels: int = 16_000_000
-    decode_draft_side: int = 224
-
-
-@dataclass(frozen=True)
 class QualityConfig:
     min_side_px: int = 96
     blur_min_laplacian_var: float = 2.5
@@ -92,7 +84,7 @@ class PolicyConfig:
 
 @dataclass(frozen=True)
 class BotConfig:
-    default_language: Literal["en", "ko"] = "en"
+    default_language: Language = "en"
     api_base_url: str = "https://api.telegram.org/bot"
     file_base_url: str = ""
     mode: Literal["polling", "webhook"] = "polling"
