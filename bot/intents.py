@@ -23,6 +23,7 @@ from bot.policy import ADVICE_LEVELS
 from bot.render import level_phrases
 from inference.assessment import Risk
 from inference.card import ModelCard
+from skinbot.vocabulary import has_hangul
 
 FALLBACK = "fallback"
 # Thresholds and weights: chosen on leave-one-out routing of the examples and on lists of off-topic questions.
@@ -51,7 +52,6 @@ _KO_SUFFIXES = tuple(
     )
 )
 _EN_SUFFIXES = ("ing", "ed", "s")
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def normalise(text: str) -> str:
 
 def stem(word: str) -> str:
     """A word without its ending: Korean particles and copulas ("흑색종이" -> "흑색종"), English -s/-ed/-ing."""
-    if _HANGUL.search(word):
+    if has_hangul(word):
         for suffix in _KO_SUFFIXES:
             if word.endswith(suffix) and len(word) > len(suffix):
                 return word[: -len(suffix)]
@@ -289,7 +289,7 @@ def _keyword_pattern(keyword: str) -> re.Pattern[str]:
     ("melanoma가"); Korean ones the start of a word (whatever particle or ending follows)."""
     # Words of a several-word keyword may have one extra word between them: "is this cancer" ~ "is this skin cancer".
     text = r"(?:\s+\S+)?\s+".join(re.escape(w) for w in _decomposed(normalise(keyword)).split())
-    if _HANGUL.search(keyword):
+    if has_hangul(keyword):
         return re.compile(rf"(?<!\w){text}")
     return re.compile(rf"(?<!\w){text}(?:s|es|d|ed|ing)?(?![^\W\u1100-\u11ff])")  # Hangul letters may follow
 

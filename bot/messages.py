@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
-Language = Literal["en", "ko"]
-LANGUAGES: tuple[Language, ...] = ("en", "ko")
-DEFAULT_MESSAGES_DIR = Path(__file__).resolve().parent.parent / "messages"
+from skinbot import resources
+from skinbot.vocabulary import LANGUAGES as LANGUAGES  # re-exported: declared in the shared vocabulary
+from skinbot.vocabulary import Language as Language
+
+DEFAULT_MESSAGES_DIR = resources.messages_dir()
 
 
 class MessagesError(ValueError):

@@ -12,7 +12,7 @@ format needs changes here only. Keys read, all optional (anything missing or mal
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,12 +88,6 @@ def figures_text(catalog: Catalog, lang: Language, metrics: Mapping[str, Any]) -
                  for name, value in test.figures.items()]
         blocks.append("\n".join([heading, *lines]))
     return "\n\n".join(blocks) if blocks else None
-
-
-def _texts(value: Any) -> tuple[str, ...] | None:
-    if isinstance(value, Sequence) and not isinstance(value, str) and value and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    return None
 
 
 def limitations(lang: Language, card: ModelCard) -> tuple[str, ...]:

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 from bot.checklist import QUESTIONS, AnswerValue
 from inference.assessment import Risk
 from skinbot.config import PolicyConfig
+from skinbot.vocabulary import ADVICE_LEVELS as ADVICE_LEVELS  # re-exported: declared in the shared vocabulary
+from skinbot.vocabulary import AdviceLevel as AdviceLevel
 
-AdviceLevel = Literal["monitor", "soon", "urgent"]
-ADVICE_LEVELS: tuple[AdviceLevel, ...] = ("urgent", "soon", "monitor")  # most serious first
 _RANK: dict[AdviceLevel, int] = {"monitor": 0, "soon": 1, "urgent": 2}
 
 

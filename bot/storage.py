@@ -263,11 +263,6 @@ class Storage:
 
     # users
 
-    async def ensure_user(self, user_id: int) -> None:
-        """Create the user's row if it does not exist yet."""
-        async with self._transaction() as db:
-            await _ensure_user(db, user_id)
-
     async def language(self, user_id: int) -> Language | None:
         """The language the user chose with /language, if any."""
         value = await self._optional("SELECT language FROM users WHERE user_id = ?", (user_id,))
@@ -633,18 +628,6 @@ class Storage:
             for table in USER_TABLES[1:]:
                 await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))  # names are constants
         return hashes
-
-    async def count_user_rows(self, user_id: int) -> dict[str, int]:
-        """How many rows each table holds about the user (for /forget's guarantee and its tests)."""
-        counts = {
-            "answers": await _scalar(
-                self.db, "SELECT COUNT(*) FROM answers WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?)",
-                (user_id,),
-            )
-        }
-        for table in USER_TABLES[1:]:
-            counts[table] = await _scalar(self.db, f"SELECT COUNT(*) FROM {table} WHERE user_id = ?", (user_id,))
-        return counts
 
     async def _session(self, where: str, params: Sequence[Any]) -> Session | None:
         async with self.db.execute(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-Status = Literal["ok", "not_skin", "poor_quality", "unreadable"]
-Risk = Literal["low", "medium", "high"]
-Modality = Literal["dermoscopic", "clinical"]
+# Re-exported: declared in the shared vocabulary, which the bot and the command line use too.
+from skinbot.vocabulary import Modality as Modality
+from skinbot.vocabulary import Risk as Risk
+from skinbot.vocabulary import Status as Status
 
 # Reason codes in `Assessment.issues`; the bot turns each into a sentence from its message templates.
 # unreadable: "empty", "too_large_file", "not_an_image", "truncated", "too_many_pixels"

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from skinbot.config import InferenceConfig
+from inference.settings import InferenceConfig
 
 UnreadableReason = Literal["empty", "too_large_file", "not_an_image", "truncated", "too_many_pixels"]
 

@@ -30,6 +30,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from inference.assessment import Modality, Risk, Status
 from inference.card import ModelCard, ModelCardError
+from skinbot.vocabulary import RISK_LEVELS
 
 # Quality issues that make the gate's own judgement unreliable: in a dark, blurred or tiny photo the gate cannot
 # tell a lesion from anything else, so the user is asked for a better photo whatever the gate says. Too bright and
@@ -37,7 +38,7 @@ from inference.card import ModelCard, ModelCardError
 # well, so a photo it rejects is "not skin" rather than "retake" (issue 8, item 6).
 GATE_UNRELIABLE = frozenset({"too_small", "blurry", "too_dark"})
 
-RISKS: tuple[Risk, ...] = ("low", "medium", "high")
+RISKS: tuple[Risk, ...] = RISK_LEVELS  # the judge's risk indices: 0 low, 1 medium, 2 high
 
 
 class NonFiniteOutputError(RuntimeError):

@@ -18,9 +18,10 @@ from aiohttp.web_request import FileField
 from playground.formatting import has_lone_surrogate
 from playground.media import NotAnImageError
 from playground.world import World
+from skinbot.vocabulary import LANGUAGES
 
 MAX_EVENTS_WAIT_S = 30.0
-LANGUAGE_CODES = ("en", "ko")
+LANGUAGE_CODES: tuple[str, ...] = LANGUAGES
 
 
 def _error(status: int, message: str) -> web.Response:

@@ -9,6 +9,7 @@ emulator's clock, from the moment it queued the user's update to the moment the 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import io
 import math
@@ -17,7 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import numpy as np
@@ -27,8 +28,12 @@ from playground.botprocess import BotProcess
 from playground.client import Chat, ChatClient, buttons, message_text
 from playground.server import Emulator
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 TOKEN = "555000:LOADTEST-TOKEN"
 RSS_SAMPLE_EVERY_S = 0.2
+IMAGE_PATTERNS = ("benign_*.jpg", "malignant_*.jpg")  # lesion photos, so that every user gets the questionnaire
 SETTLE_S = 1.0  # after the last action: how long late (duplicate) replies are still counted
 
 
@@ -89,8 +94,41 @@ class LoadReport:
             f"bot peak RSS: {self.bot_peak_rss_mb:.0f} MB",
         ])
 
+    def targets_met(self, p95_target_ms: float) -> bool:
+        """No reply lost or duplicated, and photo replies fast enough at the 95th percentile."""
+        return self.lost_replies == 0 and self.duplicated_replies == 0 and self.photo_p95_ms <= p95_target_ms
+
 
 @functools.cache
+def lesion_photos(folder: Path) -> tuple[Path, ...]:
+    """The lesion photos in `folder` (IMAGE_PATTERNS), sorted; a file given instead of a folder is used as is."""
+    if folder.is_file():
+        return (folder,)
+    return tuple(sorted(p for pattern in IMAGE_PATTERNS for p in folder.glob(pattern)))
+
+
+def busy_texts() -> frozenset[str]:
+    """The bot's "busy, try again" replies in every language, which simulated users count apart."""
+    from bot.messages import LANGUAGES, load_catalog
+
+    catalog = load_catalog()
+    return frozenset(catalog.text(lang, "busy") for lang in LANGUAGES)
+
+
+def load_test(spec: LoadSpec, config_path: Path | None, big_photo_mb: float,
+              announce: Callable[[str], None]) -> LoadReport:
+    """Run `run_load`; with `big_photo_mb`, every user sends one camera-sized JPEG of that size as a file instead
+    (made from the first of `spec.images`), for memory measurements."""
+    with tempfile.TemporaryDirectory(prefix="skinbot-bigphoto-") as scratch:
+        if big_photo_mb > 0:
+            big = Path(scratch) / "big_photo.jpg"
+            big.write_bytes(big_photo(spec.images[0], int(big_photo_mb * 1_000_000)))
+            announce(f"skinbot loadtest: each user sends {big.stat().st_size / 1e6:.2f} MB as a file")
+            spec = dataclasses.replace(spec, images=(big,), as_file=True)
+        announce(f"skinbot loadtest: {spec.users} users x {spec.photos_per_user} photo(s) + questionnaire…")
+        return asyncio.run(run_load(spec, config_path=config_path))
+
+
 def _read(path: Path) -> bytes:
     """A photo's bytes, read once for all users (a big test photo is then held once, not once per user)."""
     return path.read_bytes()

@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -25,8 +24,9 @@ from playground.chat_api import chat_routes
 from playground.faults import Fault, FaultPlan, FaultSpecError, fault_from_json
 from playground.formatting import has_lone_surrogate
 from playground.world import ApiError, World
+from skinbot import resources
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = resources.static_dir()
 # The chat and control APIs act as any user and change the emulator: only the page itself (same origin) and
 # non-browser clients may call them, and only under the emulator's own host name (against DNS rebinding).
 PRIVATE_PREFIXES = ("/_chat/", "/_control/")

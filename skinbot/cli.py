@@ -9,11 +9,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from skinbot.config import ConfigError, load_config
+from inference.card import ModelCardError
+from skinbot import resources
+from skinbot.config import ConfigError, anchored, load_config
 
 # Subcommand name -> module under skinbot.commands defining `register(subparsers)`.
 COMMANDS: dict[str, str] = {
@@ -31,7 +34,9 @@ COMMANDS: dict[str, str] = {
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every available subcommand registered."""
     parser = argparse.ArgumentParser(prog="skinbot", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=None, help="configuration file (default: config.yaml)")
+    parser.add_argument("--config", type=Path, default=None,
+                        help=f"configuration file (default: config.yaml in ${resources.HOME_VARIABLE} or the checkout, "
+                             "else the built-in defaults)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module_name in COMMANDS.values():
@@ -55,13 +60,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # httpx logs every request at INFO: noise (each URL holds the bot token, which `skinbot run` redacts anyway).
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    foreign = resources.foreign_packages()
+    if foreign:
+        print(f"skinbot: these packages are not skinbot's own but another installation's: {', '.join(foreign)}; "
+              "install skinbot in a virtual environment of its own", file=sys.stderr)
+        return 2
     try:
-        config = load_config(args.config)
+        config = anchored(load_config(args.config), resources.home())
     except ConfigError as exc:
         print(f"skinbot: invalid configuration: {exc}", file=sys.stderr)
         return 2
-    code: int = args.handler(args, config)
+    try:
+        code: int = args.handler(args, config)
+        sys.stdout.flush()  # inside the try: a reader that went away fails here, not at interpreter exit
+    except BrokenPipeError:
+        return _reader_gone()
+    except ModelCardError as exc:  # every command that serves the model: fix the setup, exit 2
+        print(f"skinbot {args.command}: cannot load the model: {exc}", file=sys.stderr)
+        return 2
     return code
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (`skinbot check ... | head`): stop quietly, as Unix tools do. Python would
+    otherwise complain again when it flushes stdout at exit, so stdout is pointed at /dev/null first."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 import yaml
 
-DEFAULT_CONFIG_PATH = Path("config.yaml")
+from inference.settings import InferenceConfig as InferenceConfig  # re-exported: inference owns its settings
+from skinbot import resources
+from skinbot.vocabulary import Language
 
 
 class ConfigError(ValueError):
@@ -65,16 +67,6 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
-class InferenceConfig:
-    workers: int = 2
-    model_threads: int = 2
-    max_image_bytes: int = 20_000_000
-    max_pixels: int = 50_000_000
-    max_full_decode_pixels: int = 16_000_000
-    decode_draft_side: int = 224
-
-
-@dataclass(frozen=True)
 class QualityConfig:
     min_side_px: int = 96
     blur_min_laplacian_var: float = 2.5
@@ -95,7 +87,7 @@ class PolicyConfig:
 
 @dataclass(frozen=True)
 class BotConfig:
-    default_language: Literal["en", "ko"] = "en"
+    default_language: Language = "en"
     api_base_url: str = "https://api.telegram.org/bot"
     file_base_url: str = ""
     mode: Literal["polling", "webhook"] = "polling"
@@ -187,9 +179,10 @@ def load_config(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Config:
-    """Load `config.yaml` (or `path`), apply environment overrides, then explicit ones (e.g. from CLI flags)."""
-    path = DEFAULT_CONFIG_PATH if path is None else path
+    """Load `path` (default: `resources.default_config_file`), apply environment overrides, then explicit ones
+    (e.g. from CLI flags). Relative paths stay relative; `anchored` makes them absolute."""
     env = os.environ if env is None else env
+    path = resources.default_config_file(env) if path is None else path
     raw: dict[str, Any] = {}
     if path.exists():
         try:
@@ -209,6 +202,23 @@ def load_config(
         raw[section] = {**(raw.get(section) or {}), **values}
     config: Config = _build(Config, raw, "config")
     return config
+
+
+def anchored(config: Config, base: Path) -> Config:
+    """`config` with every relative path (models, data, database, ...) taken from `base`, the skinbot home, so that
+    commands behave the same from any working directory."""
+    return typing.cast(Config, _anchored(config, base))
+
+
+def _anchored(section: Any, base: Path) -> Any:
+    changes: dict[str, Any] = {}
+    for item in dataclasses.fields(section):
+        value = getattr(section, item.name)
+        if dataclasses.is_dataclass(value):
+            changes[item.name] = _anchored(value, base)
+        elif isinstance(value, Path) and not value.is_absolute():
+            changes[item.name] = base / value
+    return dataclasses.replace(section, **changes)
 
 
 def _build(cls: type[Any], raw: Any, where: str) -> Any:

@@ -10,7 +10,7 @@ import numpy as np
 from inference.judge import sigmoid, softmax
 from skinbot.config import TrainConfig
 from train.artifacts import ModalityCalibration
-from train.datasets import CLINICAL, DERMOSCOPIC, MALIGNANT, MODALITIES, UNKNOWN, Sample
+from train.datasets import CLINICAL, DERMOSCOPIC, LESION_TYPES, MALIGNANT, MALIGNANT_TYPES, MODALITIES, UNKNOWN, Sample
 from train.metrics import confusion, expected_calibration_error, roc_auc
 
 
@@ -153,6 +153,11 @@ def calibrate(val: list[Sample], logits: dict[str, np.ndarray], tc: TrainConfig)
                       "lesions_told_rash": float(np.mean(rash_probs[known] >= rash_threshold)),
                       "malignant_told_rash": float(np.mean(rash_probs[malignant_lesion] >= rash_threshold))}
     type_probs = softmax(logits["type_logits"])
+    # The alternative to the malignancy head: the summed probability of the malignant types (reported, not served).
+    from_types = type_probs[:, [LESION_TYPES.index(t) for t in MALIGNANT_TYPES]].sum(axis=1)
+    for m in lesion:
+        mask = known & (true_modality == m)
+        report[m]["roc_auc_malignancy_from_types"] = roc_auc(labels[mask], from_types[mask])
     typed = kinds != UNKNOWN
     confidence = type_probs.max(axis=1)
     correct = (type_probs.argmax(axis=1) == kinds)

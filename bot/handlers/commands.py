@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from pathlib import Path
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import keyboards, render
+from bot import kept_photos, keyboards, render
 from bot.callbacks import ChooseLanguage, ConfirmForget
 from bot.handlers.common import answer_soon, reply_template, show
 from bot.services import services
@@ -91,15 +89,9 @@ async def forget_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, butt
     async with s.work.exclusive(query.from_user.id):
         hashes = await s.storage.forget_user(query.from_user.id)
         s.results.forget_user(query.from_user.id)  # the photos kept in memory for "Where did you look?"
-        await asyncio.to_thread(_remove_photos, s.config.storage.photos_dir, hashes)
+        await asyncio.to_thread(kept_photos.remove, s.config.storage, hashes)
     # Reminder jobs already scheduled for this user find no row when they fire and send nothing.
     await show(query, s.text(lang, "forget.done"))
-
-
-def _remove_photos(directory: Path, hashes: list[str]) -> None:
-    for digest in hashes:
-        with contextlib.suppress(OSError):
-            (directory / digest).unlink(missing_ok=True)
 
 
 async def group_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -22,7 +22,7 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot import render
+from bot import kept_photos, render
 from bot.downloads import Busy, FileRefused, FileTooBig
 from bot.handlers import followup, result
 from bot.messages import Language
@@ -186,14 +186,8 @@ async def _analyse(s: Services, user_id: int, data: bytes, update_id: int) -> tu
     latency_ms = (time.perf_counter() - started) * 1000.0
     assessment_id = await s.storage.add_assessment(user_id, assessment, latency_ms, update_id)
     if s.config.storage.keep_photos and assessment.image_sha256:
-        await asyncio.to_thread(_keep_photo, s, assessment.image_sha256, data)
+        await asyncio.to_thread(kept_photos.keep, s.config.storage, assessment.image_sha256, data)
     return assessment_id, assessment
-
-
-def _keep_photo(s: Services, sha256: str, data: bytes) -> None:
-    directory = s.config.storage.photos_dir
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / sha256).write_bytes(data)
 
 
 def _mb(size: int) -> str:

@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from skinbot.config import Config
+from skinbot.vocabulary import ADVICE_LEVELS, LANGUAGES, RISK_LEVELS, has_hangul
 
 if TYPE_CHECKING:
     from bot.messages import Language
@@ -18,12 +19,12 @@ def register(subparsers: Any) -> None:
     """Add the `ask` subcommand."""
     parser = subparsers.add_parser("ask", help="answer a free-text question as the bot would")
     parser.add_argument("question", nargs="+", help="the question (quotes optional)")
-    parser.add_argument("--lang", choices=("en", "ko"), default=None,
+    parser.add_argument("--lang", choices=LANGUAGES, default=None,
                         help="reply language (default: Korean for a question in Korean, else bot.default_language)")
     parser.add_argument("--json", action="store_true", help='print {"intent": ..., "reply": ...} as JSON')
-    parser.add_argument("--risk", choices=("low", "medium", "high"), default=None,
+    parser.add_argument("--risk", choices=RISK_LEVELS, default=None,
                         help="pretend the user's last photo had this risk")
-    parser.add_argument("--advice", choices=("urgent", "soon", "monitor"), default=None,
+    parser.add_argument("--advice", choices=ADVICE_LEVELS, default=None,
                         help="pretend the bot's last advice to the user was this")
     parser.set_defaults(handler=run)
 
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 def _language_of(question: str, config: Config) -> Language:
     """Korean when the question contains Hangul, else the bot's default language."""
-    return "ko" if any("\uac00" <= ch <= "\ud7a3" for ch in question) else config.bot.default_language
+    return "ko" if has_hangul(question) else config.bot.default_language
 
 
 def _card_if_present(config: Config) -> ModelCard | None:

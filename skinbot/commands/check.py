@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 from collections import Counter
@@ -121,7 +120,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
     """Assess every file under `args.paths`, printing as results arrive (in path order)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from inference.card import ModelCardError
     from inference.pipeline import Pipeline
 
     missing = [p for p in args.paths if not p.exists()]
@@ -129,11 +127,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"skinbot check: no such file or directory: {path}", file=sys.stderr)
     if len(missing) == len(args.paths):
         return 1
-    try:
-        pipeline = Pipeline.from_config(config)
-    except ModelCardError as exc:
-        print(f"skinbot check: cannot load the model: {exc}", file=sys.stderr)
-        return 2
+    pipeline = Pipeline.from_config(config)  # a model that cannot be loaded: skinbot.cli exits 2
     records: list[dict[str, Any]] = []
     with pipeline, ThreadPoolExecutor(max_workers=config.inference.workers) as executor:
         files = list(iter_files(args.paths))
@@ -147,7 +141,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             if not args.json:
                 print(summary(records))
         except BrokenPipeError:
-            # The reader went away (e.g. `| head`): stop quietly, without analysing the rest.
+            # The reader went away (e.g. `| head`): stop without analysing the rest; the CLI ends quietly.
             executor.shutdown(cancel_futures=True)
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise
     return 0

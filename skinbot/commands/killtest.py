@@ -10,10 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from skinbot.commands.loadtest import lesion_photos
+from skinbot.commands.loadtest import DEFAULT_IMAGES
 from skinbot.config import Config
-
-DEFAULT_IMAGES = Path("tests/fixtures/images")
 
 
 def register(subparsers: Any) -> None:
@@ -28,17 +26,15 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run the rounds and print one line per round; the exit code says whether all passed."""
-    from bot.messages import LANGUAGES, load_catalog
     from playground.killtest import KillSpec, run_round
+    from playground.loadtest import busy_texts, lesion_photos
 
     images = lesion_photos(args.images)
     if args.users < 1 or args.rounds < 1 or not images:
         print("skinbot killtest: --users and --rounds must be at least 1, and --images must hold lesion photos",
               file=sys.stderr)
         return 2
-    catalog = load_catalog()
-    spec = KillSpec(users=args.users, rounds=args.rounds, images=images, seed=args.seed,
-                    busy_texts=frozenset(catalog.text(lang, "busy") for lang in LANGUAGES))
+    spec = KillSpec(users=args.users, rounds=args.rounds, images=images, seed=args.seed, busy_texts=busy_texts())
     print(f"skinbot killtest: {spec.rounds} round(s) x {spec.users} users, one SIGKILL each…", flush=True)
     passed = 0
     for index in range(spec.rounds):

@@ -7,17 +7,14 @@ peak RSS; exits 1 when a reply was lost or duplicated or the photo p95 is above 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from skinbot.config import Config
 
 DEFAULT_IMAGES = Path("tests/fixtures/images")
-IMAGE_PATTERNS = ("benign_*.jpg", "malignant_*.jpg")  # lesion photos, so that every user gets the questionnaire
 
 
 def register(subparsers: Any) -> None:
@@ -26,7 +23,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--users", type=int, default=50, help="concurrent simulated users (default 50)")
     parser.add_argument("--photos", type=int, default=3, help="photos per user, each followed by the questionnaire")
     parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES,
-                        help=f"folder of lesion photos (default {DEFAULT_IMAGES}: {', '.join(IMAGE_PATTERNS)})")
+                        help=f"folder of lesion photos (default {DEFAULT_IMAGES}: benign_*.jpg, malignant_*.jpg)")
     parser.add_argument("--think", type=float, default=3.0,
                         help="seconds each user pauses between a reply and their next action (default 3; 0 = flat out)")
     parser.add_argument("--ramp", type=float, default=10.0,
@@ -41,17 +38,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def lesion_photos(folder: Path) -> tuple[Path, ...]:
-    """The lesion photos in `folder` (IMAGE_PATTERNS), sorted; a file given instead of a folder is used as is."""
-    if folder.is_file():
-        return (folder,)
-    return tuple(sorted(p for pattern in IMAGE_PATTERNS for p in folder.glob(pattern)))
-
-
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run the load test and print its report; the exit code says whether the targets were met."""
-    from bot.messages import LANGUAGES, load_catalog
-    from playground.loadtest import LoadSpec, big_photo, run_load
+    from playground.loadtest import IMAGE_PATTERNS, LoadSpec, busy_texts, lesion_photos, load_test
 
     if args.users < 1 or args.photos < 1 or args.timeout <= 0 or args.think < 0 or args.ramp < 0:
         print("skinbot loadtest: --users and --photos must be at least 1, --timeout positive, --think and --ramp >= 0",
@@ -65,22 +54,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"skinbot loadtest: no model card at {config.models.card_path}: train or fetch a model first",
               file=sys.stderr)
         return 2
-    catalog = load_catalog()
-    with tempfile.TemporaryDirectory(prefix="skinbot-bigphoto-") as scratch:
-        if args.big_photo_mb > 0:
-            big = Path(scratch) / "big_photo.jpg"
-            big.write_bytes(big_photo(images[0], int(args.big_photo_mb * 1_000_000)))
-            print(f"skinbot loadtest: each user sends {big.stat().st_size / 1e6:.2f} MB as a file", flush=True)
-            images = (big,)
-        spec = LoadSpec(users=args.users, photos_per_user=args.photos, images=tuple(images),
-                        reply_timeout_s=args.timeout, think_s=args.think, ramp_s=args.ramp,
-                        as_file=args.as_file or args.big_photo_mb > 0,
-                        busy_texts=frozenset(catalog.text(lang, "busy") for lang in LANGUAGES))
-        print(f"skinbot loadtest: {spec.users} users x {spec.photos_per_user} photo(s) + questionnaire…", flush=True)
-        report = asyncio.run(run_load(spec, config_path=args.config))
+    spec = LoadSpec(users=args.users, photos_per_user=args.photos, images=images, reply_timeout_s=args.timeout,
+                    think_s=args.think, ramp_s=args.ramp, as_file=args.as_file, busy_texts=busy_texts())
+    report = load_test(spec, args.config, args.big_photo_mb, announce=lambda line: print(line, flush=True))
     print(report.summary())
     if args.json is not None:
         args.json.write_text(json.dumps(report.as_json(), indent=2) + "\n", encoding="utf-8")
-    met = report.lost_replies == 0 and report.duplicated_replies == 0 and report.photo_p95_ms <= args.p95_target_ms
+    met = report.targets_met(args.p95_target_ms)
     print("targets met" if met else f"targets NOT met (0 lost, 0 duplicated, photo p95 <= {args.p95_target_ms:.0f} ms)")
     return 0 if met else 1

@@ -16,6 +16,7 @@ import httpx
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
+from bot.storage import USER_TABLES, Storage
 from inference.assessment import Assessment
 from inference.card import ModelCard, RiskCalibration
 
@@ -273,3 +274,17 @@ class Chat:
                     await self.press(message_id, data)
                     return message_id
         raise AssertionError(f"no button {label!r} on screen")
+
+
+async def count_user_rows(storage: Storage, user_id: int) -> dict[str, int]:
+    """How many rows each table holds about the user: the oracle of /forget's guarantee (read straight from SQL, so
+    the tests do not trust the code they check)."""
+    answers = "SELECT COUNT(*) FROM answers WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?)"
+    queries = {"answers": answers}
+    queries.update({table: f"SELECT COUNT(*) FROM {table} WHERE user_id = ?" for table in USER_TABLES[1:]})
+    counts = {}
+    for table, sql in queries.items():
+        async with storage.db.execute(sql, (user_id,)) as cursor:
+            row = await cursor.fetchone()
+        counts[table] = int(row[0]) if row is not None else 0
+    return counts

@@ -6,6 +6,7 @@ from bot.app import running
 from bot.checklist import QUESTIONS
 
 from .conftest import LOW, make_config, make_env
+from .fakes import count_user_rows
 
 
 async def full_check(chat):
@@ -29,8 +30,8 @@ async def test_forget_after_confirmation_leaves_no_row(env):
     assert "can't be undone" in env.telegram.texts()[-1]
     await chat.press_label("Yes, delete everything")
     assert env.telegram.texts()[-1] == "Done. I've deleted everything I had stored about you."
-    assert set((await env.storage.count_user_rows(1)).values()) == {0}
-    assert all(count > 0 for count in (await env.storage.count_user_rows(2)).values())
+    assert set((await count_user_rows(env.storage, 1)).values()) == {0}
+    assert all(count > 0 for count in (await count_user_rows(env.storage, 2)).values())
 
 
 async def test_forget_can_be_declined(env):
@@ -39,7 +40,7 @@ async def test_forget_can_be_declined(env):
     await chat.text("/forget")
     await chat.press_label("No, keep it")
     assert env.telegram.texts()[-1] == "OK, I didn't delete anything."
-    assert (await env.storage.count_user_rows(1))["assessments"] == 1
+    assert (await count_user_rows(env.storage, 1))["assessments"] == 1
 
 
 async def test_reminder_button_after_advice_stores_and_schedules_it(env):

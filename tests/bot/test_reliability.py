@@ -18,6 +18,7 @@ from bot.checklist import QUESTIONS
 from bot.handlers.reminders import schedule
 
 from .conftest import HIGH, LOW, make_config, make_env
+from .fakes import count_user_rows
 from .test_app import start_webhook_bot, update, wait_for
 
 FAST = {"network_retry_backoff_s": 0.01}  # transient failures retried at once, so that losing a call is quick
@@ -173,7 +174,7 @@ async def test_forget_during_an_analysis_stops_it_and_nothing_is_written_afterwa
     await asyncio.sleep(0.1)  # anything the photo handler could still do has had its chance
     texts = env.telegram.texts()
     assert texts[-1] == DONE and not any(text.startswith("Result:") for text in texts)
-    assert set((await env.storage.count_user_rows(1)).values()) == {0}
+    assert set((await count_user_rows(env.storage, 1)).values()) == {0}
     assert env.analyzer.threads == []
 
 

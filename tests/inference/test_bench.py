@@ -9,8 +9,8 @@ import pytest
 import yaml
 from PIL import Image
 
+from inference.bench import latency, percentiles, phone_jpeg, serving_process, throughput
 from inference.pipeline import Pipeline
-from skinbot.commands.bench import latency, percentiles, phone_jpeg, serving_process, throughput
 from tests.inference.testmodel import FIXTURES, REPO, config_for, make_model_dir
 
 PHOTOS = [p.read_bytes() for p in sorted(FIXTURES.glob("*.jpg"))]
