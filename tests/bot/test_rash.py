@@ -13,13 +13,14 @@ from .fakes import FakeAnalyzer
 from .v2 import v2
 
 CATALOG = load_catalog()
-RASH, SPOT = b"a red rash", b"a single spot"
+RASH, SPOT, RISKY_RASH = b"a red rash", b"a single spot", b"a rash-like spot the malignancy model rates medium"
 
 
 @pytest.fixture
 async def env(tmp_path):
     bot_env = make_env(make_config(tmp_path), FakeAnalyzer(results={
-        RASH: v2(RASH, "medium", 0.4, "rash", 0.93, rash=True),
+        RASH: v2(RASH, "low", 0.1, "rash", 0.93, rash=True),
+        RISKY_RASH: v2(RISKY_RASH, "medium", 0.4, "rash", 0.93, rash=True),
         SPOT: v2(SPOT, "low", 0.1, "nevus", 0.8),
     }))
     async with running(bot_env.application):
@@ -37,11 +38,21 @@ async def test_a_rash_gets_guidance_and_no_questions(env, lang):
     await chat.photo(RASH)
     text = env.telegram.texts()[-1]
     assert text == CATALOG.text(lang, "rash.text")
-    assert CATALOG.text(lang, "result.risk.medium") not in text  # no mole risk level
+    assert CATALOG.text(lang, "result.risk.low") not in text  # no mole risk level
     labels = [label for label, _ in env.telegram.buttons(chat.user_id, env.telegram.last_message_id(chat.user_id))]
     assert labels == [CATALOG.text(lang, "buttons.report")]  # no questionnaire, no heatmap
     assert rows(env, "SELECT COUNT(*) FROM sessions") == [(0,)]
     assert rows(env, "SELECT rash, lesion_type FROM assessments") == [(1, "rash")]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+async def test_a_rash_the_malignancy_model_does_not_rate_low_keeps_its_risk_level_and_questions(env, lang):
+    chat = env.chat(language_code=lang)
+    await chat.photo(RISKY_RASH)
+    text = env.telegram.texts()[-1]
+    assert text != CATALOG.text(lang, "rash.text") and CATALOG.text(lang, "result.risk.medium") in text
+    assert rows(env, "SELECT COUNT(*) FROM sessions") == [(1,)]
+    assert rows(env, "SELECT rash FROM assessments") == [(0,)]
 
 
 def test_rash_guidance_names_when_to_see_a_doctor():
