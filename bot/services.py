@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from telegram import User
@@ -10,6 +11,8 @@ from telegram.ext import Application, CallbackContext
 
 from bot.downloads import FileFetcher, PhotoSlots
 from bot.messages import Catalog, Language, language_for
+from bot.model_facts import ModelFacts
+from bot.nlu import IntentIndex
 from bot.ports import Analyzer
 from bot.ratelimit import SlidingWindowLimiter
 from bot.result_cache import ResultCache
@@ -23,7 +26,7 @@ SERVICES_KEY = "skinbot.services"
 @dataclass(frozen=True)
 class Services:
     """Config, message catalog, analyser, storage, the photo rate limit and slots, downloads, work in flight,
-    and the photos behind recent results."""
+    and the photos behind recent results; the catalog's intent index, built once, on the first question."""
 
     config: Config
     catalog: Catalog
@@ -34,6 +37,16 @@ class Services:
     files: FileFetcher
     work: Work
     results: ResultCache = field(default_factory=lambda: ResultCache(0, 0.0))  # sized from config in bot.app
+
+    @cached_property
+    def intents(self) -> IntentIndex:
+        """The intent index of the catalog; raises MessagesError if its `intents` section is malformed."""
+        return IntentIndex.from_catalog(self.catalog)
+
+    @property
+    def model(self) -> ModelFacts:
+        """What the bot may say about the served model (handlers never see its card)."""
+        return ModelFacts.from_card(self.analyzer.card)
 
     def text(self, lang: Language, key: str, **params: Any) -> str:
         """A message in `lang` (shortcut for the catalog)."""

@@ -33,7 +33,7 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     s = services(context)
     assert update.effective_message is not None
     lang = await s.language(update.effective_user)
-    await update.effective_message.reply_text(render.about_text(s.catalog, lang, s.analyzer.card))
+    await update.effective_message.reply_text(render.about_text(s.catalog, lang, s.model))
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

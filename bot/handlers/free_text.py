@@ -1,4 +1,4 @@
-"""The user's own questions in free text, answered by `bot.intents` with the context of their last result.
+"""The user's own questions in free text, answered by `bot.nlu` with the context of their last result.
 
 During the checklist questions, a typed "yes", "no" or "not sure" is not a question: the user is asked to tap the
 buttons, which record the answer to the right question (a typed word cannot say which question it answers).
@@ -9,8 +9,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.intents import AnswerContext, answer, normalise
 from bot.messages import LANGUAGES, Catalog
+from bot.nlu import AnswerContext, answer, normalise
 from bot.services import services
 
 
@@ -30,7 +30,7 @@ async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(s.text(lang, "checklist.tap_a_button"))
         return
     last_risk, last_advice = await s.storage.last_result(user.id)
-    context_ = AnswerContext(last_risk=last_risk, last_advice=last_advice, card=s.analyzer.card)
-    result = answer(message.text, lang, context_, s.catalog)
+    context_ = AnswerContext(last_risk=last_risk, last_advice=last_advice, model=s.model)
+    result = answer(message.text, lang, context_, s.catalog, s.intents)
     await s.storage.log_intent(user.id, result.intent, result.score)
     await message.reply_text(result.reply)

@@ -56,10 +56,10 @@ async def report_data(s: Services, check: CheckRecord) -> pdf.ReportData:
 async def send_report(s: Services, chat: Chat, lang: Language, check: CheckRecord) -> None:
     """Render the PDF off the event loop and send it as a document; a missing font is logged and explained."""
     data = await report_data(s, check)
-    card = s.analyzer.card
+    model = s.model
     try:
         fonts = pdf.fonts_for(lang, s.config.report)
-        document = await asyncio.to_thread(pdf.render_pdf, s.catalog, lang, data, card, s.config.policy, fonts)
+        document = await asyncio.to_thread(pdf.render_pdf, s.catalog, lang, data, model, s.config.policy, fonts)
     except pdf.ReportFontError as exc:
         logger.error("cannot make a report: %s", exc)
         await chat.send_message(s.text(lang, "report.unavailable"))

@@ -16,9 +16,9 @@ from telegram.ext import ContextTypes
 
 from bot import heatmap, keyboards, lesion_types, policy, render
 from bot.callbacks import ExplainType
-from bot.intents import AnswerContext
-from bot.intents import render as render_intent
 from bot.messages import Language
+from bot.nlu import AnswerContext
+from bot.nlu import render as render_intent
 from bot.services import Services, services
 from inference.assessment import Assessment
 
@@ -50,7 +50,7 @@ def result_message(s: Services, lang: Language, user_id: int, session_id: int, a
                    assessment: Assessment) -> tuple[str, InlineKeyboardMarkup]:
     """The result text (risk level, meaning, what it resembles) and its buttons (questions, "What is …?", and
     "Where did you look?" while the photo is kept)."""
-    resembles = lesion_types.resembled(assessment, s.analyzer.card.type_threshold)
+    resembles = lesion_types.resembled(assessment, s.model.type_threshold)
     kept = s.results.get(assessment_id, user_id) is not None
     return (render.result_text(s.catalog, lang, assessment, resembles),
             keyboards.result_buttons(s.catalog, lang, session_id, assessment_id, resembles, kept))
@@ -77,5 +77,5 @@ async def explain_type(update: Update, context: ContextTypes.DEFAULT_TYPE, butto
     lang = await s.language(query.from_user)
     intent = lesion_types.TYPE_INTENTS[button.type_name]  # the parser accepts only known types
     await query.answer()
-    text = render_intent(intent, lang, AnswerContext(card=s.analyzer.card), s.catalog)
+    text = render_intent(intent, lang, AnswerContext(model=s.model), s.catalog)
     await query.message.chat.send_message(text)
