@@ -7,11 +7,10 @@ buttons, which record the answer to the right question (a typed word cannot say 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from bot.messages import LANGUAGES, Catalog
 from bot.nlu import AnswerContext, answer, normalise
-from bot.services import services
+from bot.services import BotContext
 
 
 def is_typed_answer(catalog: Catalog, text: str) -> bool:
@@ -20,12 +19,12 @@ def is_typed_answer(catalog: Catalog, text: str) -> bool:
     return normalise(text) in words - {""}
 
 
-async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def free_text(update: Update, context: BotContext) -> None:
     """Match the question to an intent, reply, and log the intent (not the text)."""
-    s = services(context)
+    s = context.services
     message, user = update.effective_message, update.effective_user
     assert message is not None and message.text is not None and user is not None
-    lang = await s.language(user)
+    lang = await context.language()
     if is_typed_answer(s.catalog, message.text) and await s.storage.open_session_of(user.id) is not None:
         await message.reply_text(s.text(lang, "checklist.tap_a_button"))
         return
