@@ -25,6 +25,7 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    ContextTypes,
     MessageHandler,
     filters,
 )
@@ -39,7 +40,7 @@ from bot.ports import Analyzer
 from bot.ratelimit import SlidingWindowLimiter
 from bot.result_cache import ResultCache
 from bot.retry import RetryingRateLimiter
-from bot.services import SERVICES_KEY, Services, services_of
+from bot.services import SERVICES_KEY, BotContext, Services, services_of
 from bot.storage import Storage
 from bot.work import Work
 from skinbot.config import Config, ConfigError
@@ -104,6 +105,7 @@ def build_application(
     builder = (
         ApplicationBuilder()
         .application_class(SkinbotApplication)
+        .context_types(ContextTypes(context=BotContext))  # handlers get `context.services`, `context.language()`
         .updater(None)  # updates come in through bot.intake
         .token(token)
         .base_url(bot.api_base_url)

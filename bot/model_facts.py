@@ -1,4 +1,6 @@
-"""What the bot tells users about the served model: test figures and limitations, read from its model card.
+"""What the bot knows about the served model, as `ModelFacts`: its version, test figures, limitations (by language),
+lesion types and the threshold for naming a type, read from its model card. Handlers, replies and the report see
+these facts only, never the card (paths, hashes, temperatures).
 
 This is the one place that knows the card's layout beyond `inference.card.ModelCard`'s typed fields, so a new card
 format needs changes here only. Keys read, all optional (anything missing or malformed is left out, never guessed):
@@ -12,7 +14,7 @@ format needs changes here only. Keys read, all optional (anything missing or mal
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +44,32 @@ class SetFigures:
     figures: Mapping[str, float]
     n: int | None = None
     malignant: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """The bot's narrow view of the served model."""
+
+    version: str
+    figures: tuple[SetFigures, ...]  # per photo kind, as `card_figures` finds them
+    limitations: Mapping[str, tuple[str, ...]]  # by language code
+    lesion_types: tuple[str, ...]
+    type_threshold: float  # top type probability from which a resemblance is worth saying (1.0: never)
+
+    @classmethod
+    def from_card(cls, card: ModelCard) -> ModelFacts:
+        """The facts of a model card."""
+        return cls(card.version, tuple(card_figures(card.metrics)), card.limitations, card.lesion_types,
+                   card.type_threshold)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the card has limitations in."""
+        return tuple(self.limitations)
+
+    def limitations_in(self, lang: Language) -> tuple[str, ...]:
+        """The model's limitations in `lang`, or in English where the card has none in `lang`."""
+        return self.limitations.get(lang) or self.limitations.get("en", ())
 
 
 def _fraction(value: Any) -> float | None:
@@ -75,10 +103,10 @@ def _format_figure(name: str, value: float) -> str:
     return f"{value:.2f}" if name == "roc_auc" else f"{value:.0%}"
 
 
-def figures_text(catalog: Catalog, lang: Language, metrics: Mapping[str, Any]) -> str | None:
-    """The figures as lines under a heading per photo kind, in `lang`; None when the card has none."""
+def figures_text(catalog: Catalog, lang: Language, figures: Sequence[SetFigures]) -> str | None:
+    """The figures as lines under a heading per photo kind, in `lang`; None when there are none."""
     blocks = []
-    for test in card_figures(metrics):
+    for test in figures:
         kind = catalog.text(lang, f"about.kinds.{test.kind}")
         if test.n is not None and test.malignant is not None:
             heading = catalog.text(lang, "about.test_set", kind=kind, n=test.n, malignant=test.malignant)
@@ -89,7 +117,3 @@ def figures_text(catalog: Catalog, lang: Language, metrics: Mapping[str, Any]) -
         blocks.append("\n".join([heading, *lines]))
     return "\n\n".join(blocks) if blocks else None
 
-
-def limitations(lang: Language, card: ModelCard) -> tuple[str, ...]:
-    """The model's limitations in `lang`, or in English where the card has none in `lang`."""
-    return card.limitations.get(lang) or card.limitations.get("en", ())

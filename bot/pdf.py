@@ -24,12 +24,12 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import Flowable, KeepInFrame, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from bot import followup, lesion_types, model_facts, render
+from bot import followup, lesion_types, render
 from bot.checklist import QUESTIONS, AnswerValue
 from bot.messages import Catalog, Language
+from bot.model_facts import ModelFacts
 from bot.policy import advise
 from bot.storage import CheckRecord
-from inference.card import ModelCard
 from skinbot.config import PolicyConfig, ReportConfig
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
 
-def _result(catalog: Catalog, lang: Language, data: ReportData, card: ModelCard, st: _Styles) -> list[Flowable]:
+def _result(catalog: Catalog, lang: Language, data: ReportData, model: ModelFacts, st: _Styles) -> list[Flowable]:
     check = data.check
     out: list[Flowable] = [_p(catalog.text(lang, "report.result_header"), st.heading)]
     if check.rash:
@@ -112,7 +112,7 @@ def _result(catalog: Catalog, lang: Language, data: ReportData, card: ModelCard,
     risk_words = catalog.text(lang, f"result.risk.{check.risk or 'medium'}")
     out.append(_p(catalog.text(lang, "report.result", risk_words=risk_words, score=score, modality=modality), st.body))
     name = lesion_types.nameable(check.lesion_type, check.type_probability, check.risk, check.rash,
-                                 card.type_threshold)
+                                 model.type_threshold)
     if name is None:
         out.append(_p(catalog.text(lang, "report.resembles_none"), st.body))
     else:
@@ -164,9 +164,9 @@ def _previous(catalog: Catalog, lang: Language, data: ReportData, st: _Styles) -
     return out
 
 
-def _figures(catalog: Catalog, lang: Language, card: ModelCard) -> list[str]:
+def _figures(catalog: Catalog, lang: Language, model: ModelFacts) -> list[str]:
     lines = []
-    for test in model_facts.card_figures(card.metrics):
+    for test in model.figures:
         if "sensitivity" not in test.figures or "specificity" not in test.figures:
             continue
         params = {"kind": catalog.text(lang, f"report.kinds.{test.kind}"),
@@ -179,24 +179,24 @@ def _figures(catalog: Catalog, lang: Language, card: ModelCard) -> list[str]:
     return lines
 
 
-def _model(catalog: Catalog, lang: Language, data: ReportData, card: ModelCard, st: _Styles) -> list[Flowable]:
+def _model(catalog: Catalog, lang: Language, data: ReportData, model: ModelFacts, st: _Styles) -> list[Flowable]:
     out: list[Flowable] = [_p(catalog.text(lang, "report.clinician_header"), st.heading),
                            _p(catalog.text(lang, "report.clinician"), st.small)]
-    figures = _figures(catalog, lang, card)
+    figures = _figures(catalog, lang, model)
     if figures:
         out.append(_p(catalog.text(lang, "report.figures_header"), st.small))
         out.extend(_p(catalog.text(lang, "bullet", text=f), st.small) for f in figures)
     else:
         out.append(_p(catalog.text(lang, "report.no_figures"), st.small))
-    out.append(_p(catalog.text(lang, "report.model", version=data.check.model_version or card.version), st.small))
-    limits = model_facts.limitations(lang, card)
+    out.append(_p(catalog.text(lang, "report.model", version=data.check.model_version or model.version), st.small))
+    limits = model.limitations_in(lang)
     if limits:
         out.append(_p(catalog.text(lang, "report.limits_header"), st.small))
         out.extend(_p(catalog.text(lang, "bullet", text=line), st.small) for line in limits)
     return out
 
 
-def render_pdf(catalog: Catalog, lang: Language, data: ReportData, card: ModelCard, policy: PolicyConfig,
+def render_pdf(catalog: Catalog, lang: Language, data: ReportData, model: ModelFacts, policy: PolicyConfig,
                fonts: Fonts) -> bytes:
     """The report as PDF bytes: always one A4 page (the content shrinks to fit if it must)."""
     st = _styles(fonts)
@@ -205,11 +205,11 @@ def render_pdf(catalog: Catalog, lang: Language, data: ReportData, card: ModelCa
         _p(catalog.text(lang, "report.checked_at", date=render.format_datetime(catalog, lang, data.check.created_at)),
            st.body),
         _p(catalog.text(lang, "report.made_at", date=render.format_datetime(catalog, lang, data.made_at)), st.small),
-        *_result(catalog, lang, data, card, st),
+        *_result(catalog, lang, data, model, st),
         *_answers(catalog, lang, data, st),
         *_advice(catalog, lang, data, policy, st),
         *_previous(catalog, lang, data, st),
-        *_model(catalog, lang, data, card, st),
+        *_model(catalog, lang, data, model, st),
         Spacer(1, 4 * mm),
         _p(catalog.text(lang, "report.footer"), st.small),
     ]

@@ -9,10 +9,10 @@ from typing import Any
 from bot import lesion_types, model_facts
 from bot.checklist import QUESTIONS
 from bot.messages import Catalog, Language
+from bot.model_facts import ModelFacts
 from bot.policy import ADVICE_LEVELS, Advice, Reason
 from bot.storage import History
 from inference.assessment import Assessment, Risk
-from inference.card import ModelCard
 
 # Times are shown in Korea time to Korean-speaking users and in UTC, labelled as such, to everyone else: Telegram
 # does not tell a bot the user's time zone.
@@ -156,11 +156,11 @@ def history_text(catalog: Catalog, lang: Language, history: History) -> str:
     return "\n".join(lines)
 
 
-def about_text(catalog: Catalog, lang: Language, card: ModelCard) -> str:
+def about_text(catalog: Catalog, lang: Language, model: ModelFacts) -> str:
     """The model's version, its test figures at the bot's cut-offs and its limitations, all in `lang`."""
-    figures = model_facts.figures_text(catalog, lang, card.metrics)
+    figures = model_facts.figures_text(catalog, lang, model.figures)
     metrics = (f"{catalog.text(lang, 'about.metrics_header')}\n\n{figures}" if figures
                else catalog.text(lang, "about.no_metrics"))
-    limits = model_facts.limitations(lang, card)
+    limits = model.limitations_in(lang)
     limitations = bullets(catalog, lang, limits) if limits else catalog.text(lang, "about.no_limitations")
-    return catalog.text(lang, "about.text", version=card.version, metrics=metrics, limitations=limitations)
+    return catalog.text(lang, "about.text", version=model.version, metrics=metrics, limitations=limitations)

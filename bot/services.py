@@ -1,15 +1,19 @@
-"""The bot's runtime dependencies, built once in `bot.app` and reached from handlers through `services(context)`."""
+"""The bot's runtime dependencies, built once in `bot.app`, and the context PTB hands every handler and job of that
+application (`BotContext`, installed through `ContextTypes`): `context.services` and `await context.language()`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from telegram import User
-from telegram.ext import Application, CallbackContext
+from telegram import Update, User
+from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.downloads import FileFetcher, PhotoSlots
 from bot.messages import Catalog, Language, language_for
+from bot.model_facts import ModelFacts
+from bot.nlu import IntentIndex
 from bot.ports import Analyzer
 from bot.ratelimit import SlidingWindowLimiter
 from bot.result_cache import ResultCache
@@ -23,7 +27,7 @@ SERVICES_KEY = "skinbot.services"
 @dataclass(frozen=True)
 class Services:
     """Config, message catalog, analyser, storage, the photo rate limit and slots, downloads, work in flight,
-    and the photos behind recent results."""
+    and the photos behind recent results; the catalog's intent index, built once, on the first question."""
 
     config: Config
     catalog: Catalog
@@ -34,6 +38,16 @@ class Services:
     files: FileFetcher
     work: Work
     results: ResultCache = field(default_factory=lambda: ResultCache(0, 0.0))  # sized from config in bot.app
+
+    @cached_property
+    def intents(self) -> IntentIndex:
+        """The intent index of the catalog; raises MessagesError if its `intents` section is malformed."""
+        return IntentIndex.from_catalog(self.catalog)
+
+    @property
+    def model(self) -> ModelFacts:
+        """What the bot may say about the served model (handlers never see its card)."""
+        return ModelFacts.from_card(self.analyzer.card)
 
     def text(self, lang: Language, key: str, **params: Any) -> str:
         """A message in `lang` (shortcut for the catalog)."""
@@ -54,9 +68,30 @@ class Services:
         return chosen or self.config.bot.default_language
 
 
-def services(context: CallbackContext[Any, Any, Any, Any]) -> Services:
-    """The `Services` of the application handling this update or job."""
-    return services_of(context.application)
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The `CallbackContext` of every handler, error handler and job of the application built by `bot.app`
+    (python-telegram-bot's `ContextTypes`, as in its `contexttypesbot.py` example)."""
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], chat_id: int | None = None,
+                 user_id: int | None = None) -> None:
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        self.user: User | None = None  # the update's user (None for jobs and updates without one)
+
+    @classmethod
+    def from_update(cls, update: object, application: Application[Any, Any, Any, Any, Any, Any]) -> BotContext:
+        """The context of an update, remembering its user for `language`."""
+        context = super().from_update(update, application)
+        context.user = update.effective_user if isinstance(update, Update) else None
+        return context
+
+    @property
+    def services(self) -> Services:
+        """The `Services` of the application handling this update or job."""
+        return services_of(self.application)
+
+    async def language(self) -> Language:
+        """The language of the update's user (see `Services.language`)."""
+        return await self.services.language(self.user)
 
 
 def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Services:

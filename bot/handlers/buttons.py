@@ -4,13 +4,13 @@ is routed by what it names. Data the bot never made (forged, empty, from an olde
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from bot import callbacks
 from bot.handlers import commands, followup, heatmap, other, questionnaire, reminders, report, result
+from bot.services import BotContext
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_button(update: Update, context: BotContext) -> None:
     """Route a tap to the handler of the button it names."""
     query = update.callback_query
     assert query is not None

@@ -7,10 +7,9 @@ import logging
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
 
 from bot import keyboards
-from bot.services import services
+from bot.services import BotContext
 from bot.work import spawn
 
 logger = logging.getLogger(__name__)
@@ -57,11 +56,10 @@ async def drop_keyboard(query: CallbackQuery) -> None:
         await query.edit_message_reply_markup(reply_markup=None)
 
 
-async def reply_template(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str,
+async def reply_template(update: Update, context: BotContext, key: str,
                          markup: keyboards.MarkupFactory | None = None) -> None:
     """Reply with the template `key` in the user's language, optionally with a keyboard built for that language."""
-    s = services(context)
     assert update.effective_message is not None
-    lang = await s.language(update.effective_user)
-    await update.effective_message.reply_text(s.text(lang, key),
-                                              reply_markup=markup(s.catalog, lang) if markup else None)
+    lang = await context.language()
+    await update.effective_message.reply_text(context.services.text(lang, key),
+                                              reply_markup=markup(context.services.catalog, lang) if markup else None)

@@ -8,15 +8,14 @@ import logging
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.messages import language_for
-from bot.services import services
+from bot.services import BotContext
 
 logger = logging.getLogger(__name__)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log the exception and tell the user something went wrong (in private chats)."""
     update_id = update.update_id if isinstance(update, Update) else None
     logger.error("error while handling update %s", update_id, exc_info=context.error)
@@ -27,7 +26,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     # No storage lookup here: the failure may be in storage itself.
     user = update.effective_user
     lang = language_for(user.language_code) if user and user.language_code else None
-    s = services(context)
+    s = context.services
     with contextlib.suppress(TelegramError):
         await context.bot.send_message(update.effective_chat.id,
                                        s.text(lang or s.config.bot.default_language, "error"))

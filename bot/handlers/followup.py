@@ -5,14 +5,13 @@ change, and a clear rise makes the advice one step sooner (`bot.policy`)."""
 from __future__ import annotations
 
 from telegram import Message, Update
-from telegram.ext import ContextTypes
 
 from bot import followup, keyboards, render
 from bot.callbacks import SameSpot
 from bot.handlers.common import show
 from bot.messages import Language
 from bot.policy import clear_rise
-from bot.services import Services, services
+from bot.services import BotContext, Services
 from bot.storage import CheckRecord
 
 
@@ -27,12 +26,12 @@ async def offer(s: Services, message: Message, lang: Language, user_id: int, ass
                              reply_markup=keyboards.spots(s.catalog, lang, assessment_id, choices))
 
 
-async def spot_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, button: SameSpot) -> None:
+async def spot_chosen(update: Update, context: BotContext, button: SameSpot) -> None:
     """Record the answer: a new spot, or a follow-up of an earlier one with the change and what it means."""
-    s = services(context)
+    s = context.services
     query = update.callback_query
     assert query is not None
-    lang = await s.language(query.from_user)
+    lang = await context.language()
     assessment_id, earlier_id = button.assessment_id, button.earlier_id
     now = await s.storage.check(assessment_id)
     if now is None or now.user_id != query.from_user.id or now.spot_id is not None:

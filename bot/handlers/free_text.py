@@ -1,4 +1,4 @@
-"""The user's own questions in free text, answered by `bot.intents` with the context of their last result.
+"""The user's own questions in free text, answered by `bot.nlu` with the context of their last result.
 
 During the checklist questions, a typed "yes", "no" or "not sure" is not a question: the user is asked to tap the
 buttons, which record the answer to the right question (a typed word cannot say which question it answers).
@@ -7,11 +7,10 @@ buttons, which record the answer to the right question (a typed word cannot say 
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
-from bot.intents import AnswerContext, answer, normalise
 from bot.messages import LANGUAGES, Catalog
-from bot.services import services
+from bot.nlu import AnswerContext, answer, normalise
+from bot.services import BotContext
 
 
 def is_typed_answer(catalog: Catalog, text: str) -> bool:
@@ -20,17 +19,17 @@ def is_typed_answer(catalog: Catalog, text: str) -> bool:
     return normalise(text) in words - {""}
 
 
-async def free_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def free_text(update: Update, context: BotContext) -> None:
     """Match the question to an intent, reply, and log the intent (not the text)."""
-    s = services(context)
+    s = context.services
     message, user = update.effective_message, update.effective_user
     assert message is not None and message.text is not None and user is not None
-    lang = await s.language(user)
+    lang = await context.language()
     if is_typed_answer(s.catalog, message.text) and await s.storage.open_session_of(user.id) is not None:
         await message.reply_text(s.text(lang, "checklist.tap_a_button"))
         return
     last_risk, last_advice = await s.storage.last_result(user.id)
-    context_ = AnswerContext(last_risk=last_risk, last_advice=last_advice, card=s.analyzer.card)
-    result = answer(message.text, lang, context_, s.catalog)
+    context_ = AnswerContext(last_risk=last_risk, last_advice=last_advice, model=s.model)
+    result = answer(message.text, lang, context_, s.catalog, s.intents)
     await s.storage.log_intent(user.id, result.intent, result.score)
     await message.reply_text(result.reply)

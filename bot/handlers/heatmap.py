@@ -7,21 +7,20 @@ import asyncio
 import logging
 
 from telegram import InputFile, Update
-from telegram.ext import ContextTypes
 
 from bot import heatmap
 from bot.callbacks import ShowHeatmap
-from bot.services import services
+from bot.services import BotContext
 
 logger = logging.getLogger(__name__)
 
 
-async def show_heatmap(update: Update, context: ContextTypes.DEFAULT_TYPE, button: ShowHeatmap) -> None:
+async def show_heatmap(update: Update, context: BotContext, button: ShowHeatmap) -> None:
     """Draw and send the heatmap of the result the button belongs to, with one line on what it means."""
-    s = services(context)
+    s = context.services
     query = update.callback_query
     assert query is not None and query.message is not None
-    lang = await s.language(query.from_user)
+    lang = await context.language()
     entry = s.results.get(button.assessment_id, query.from_user.id)
     if entry is None:
         await query.answer(s.text(lang, "heatmap.expired"), show_alert=True)

@@ -20,14 +20,14 @@ from typing import Any, Literal
 from telegram import Bot, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
 from bot import kept_photos, render
 from bot.downloads import Busy, FileRefused, FileTooBig
 from bot.handlers import followup, result
 from bot.messages import Language
 from bot.retry import with_retries
-from bot.services import Services, services, services_of
+from bot.services import BotContext, Services, services_of
 from inference.assessment import Assessment
 
 logger = logging.getLogger(__name__)
@@ -35,39 +35,38 @@ TYPING_EVERY_S = 4.0  # Telegram shows a chat action for about 5 seconds
 ALBUM_KEY = "last_album"
 
 
-async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def photo(update: Update, context: BotContext) -> None:
     """Check a compressed photo, using the largest size within the download limit."""
     message = update.effective_message
     assert message is not None and message.photo
-    limit = services(context).config.bot.max_photo_bytes
+    limit = context.services.config.bot.max_photo_bytes
     fitting = [size for size in message.photo if size.file_size is None or size.file_size <= limit]
     chosen = max(fitting or message.photo, key=lambda size: size.width * size.height)
     await _intake(update, context, chosen.file_id, chosen.file_size)
 
 
-async def image_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def image_document(update: Update, context: BotContext) -> None:
     """Check an image sent as a file (uncompressed)."""
     message = update.effective_message
     assert message is not None and message.document is not None
     await _intake(update, context, message.document.file_id, message.document.file_size)
 
 
-async def other_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def other_document(update: Update, context: BotContext) -> None:
     """A file that is not an image: say what the bot can read."""
-    s = services(context)
     assert update.effective_message is not None
-    lang = await s.language(update.effective_user)
-    await update.effective_message.reply_text(s.text(lang, "not_image_file"))
+    lang = await context.language()
+    await update.effective_message.reply_text(context.services.text(lang, "not_image_file"))
 
 
-async def _intake(update: Update, context: ContextTypes.DEFAULT_TYPE, file_id: str, file_size: int | None) -> None:
-    s = services(context)
+async def _intake(update: Update, context: BotContext, file_id: str, file_size: int | None) -> None:
+    s = context.services
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     album = _album_position(message, context.chat_data)
     if album == "later":
         return
-    lang = await s.language(user)
+    lang = await context.language()
     if album == "first":
         await message.reply_text(s.text(lang, "photo.album"))
     limit = s.config.bot.max_photo_bytes

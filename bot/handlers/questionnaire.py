@@ -9,7 +9,6 @@ the next question), so the user is never left with buttons that only say "alread
 from __future__ import annotations
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot import followup, keyboards, render
 from bot.callbacks import AnswerQuestion, SkipQuestions, StartQuestions
@@ -17,11 +16,11 @@ from bot.checklist import QUESTIONS
 from bot.handlers.common import answer_soon, show
 from bot.messages import Language
 from bot.policy import Advice, advise
-from bot.services import Services, services
+from bot.services import BotContext, Services
 from bot.storage import Session
 
 
-async def start_questions(update: Update, context: ContextTypes.DEFAULT_TYPE, button: StartQuestions) -> None:
+async def start_questions(update: Update, context: BotContext, button: StartQuestions) -> None:
     """Show the first unanswered question (the first one, or where the user left off)."""
     found = await _open_session(update, context, button.session_id)
     if found is not None:
@@ -30,7 +29,7 @@ async def start_questions(update: Update, context: ContextTypes.DEFAULT_TYPE, bu
         await _advance(s, lang, query, session)
 
 
-async def skip_questions(update: Update, context: ContextTypes.DEFAULT_TYPE, button: SkipQuestions) -> None:
+async def skip_questions(update: Update, context: BotContext, button: SkipQuestions) -> None:
     """Give the advice without (the rest of) the questions; unanswered ones count as "not sure"."""
     found = await _open_session(update, context, button.session_id)
     if found is not None:
@@ -39,7 +38,7 @@ async def skip_questions(update: Update, context: ContextTypes.DEFAULT_TYPE, but
         await _finish(s, lang, query, session)
 
 
-async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, button: AnswerQuestion) -> None:
+async def answer_question(update: Update, context: BotContext, button: AnswerQuestion) -> None:
     """Store one answer (committed before replying), then show the next question or the advice."""
     found = await _open_session(update, context, button.session_id)
     if found is None:
@@ -58,14 +57,14 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, bu
 
 
 async def _open_session(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, session_id: int
+    update: Update, context: BotContext, session_id: int
 ) -> tuple[Services, Language, CallbackQuery, Session] | None:
     """The open session a button refers to, or None after telling the user it is closed (a finished one shows
     its advice again, in case the edit that showed it was lost)."""
-    s = services(context)
+    s = context.services
     query = update.callback_query
     assert query is not None
-    lang = await s.language(query.from_user)
+    lang = await context.language()
     session = await s.storage.session(session_id)
     if session is not None and session.user_id == query.from_user.id and session.status == "open":
         return s, lang, query, session

@@ -10,12 +10,12 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import Application, ContextTypes, JobQueue
+from telegram.ext import Application, JobQueue
 
 from bot import keyboards, render
 from bot.callbacks import ChooseReminder
 from bot.handlers.common import answer_soon, chat_of, drop_keyboard
-from bot.services import services, services_of
+from bot.services import BotContext, services_of
 from bot.storage import Reminder
 
 logger = logging.getLogger(__name__)
@@ -23,25 +23,25 @@ DAYS_PER_MONTH = 30
 RETRY_AFTER_S = 600.0  # a reminder that failed for a transient reason is tried again this much later
 
 
-async def remind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def remind(update: Update, context: BotContext) -> None:
     """Offer the re-check delays."""
-    s = services(context)
+    s = context.services
     assert update.effective_message is not None
-    lang = await s.language(update.effective_user)
+    lang = await context.language()
     await update.effective_message.reply_text(
         s.text(lang, "remind.prompt"), reply_markup=keyboards.reminders(s.catalog, lang, s.config.bot.reminder_months)
     )
 
 
-async def remind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE, button: ChooseReminder) -> None:
+async def remind_chosen(update: Update, context: BotContext, button: ChooseReminder) -> None:
     """Store and schedule the reminder, then confirm its date."""
-    s = services(context)
+    s = context.services
     query = update.callback_query
     assert query is not None
     answer_soon(query)
     if button.months not in s.config.bot.reminder_months:
         return
-    lang = await s.language(query.from_user)
+    lang = await context.language()
     due_at = time.time() + button.months * DAYS_PER_MONTH * 86400
     chat_id = chat_of(query)
     reminder = await s.storage.add_reminder(query.from_user.id, chat_id, due_at)
@@ -71,11 +71,11 @@ async def reschedule_pending(application: Application[Any, Any, Any, Any, Any, A
     return len(pending)
 
 
-async def send_reminder(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def send_reminder(context: BotContext) -> None:
     """Deliver a reminder if it still exists (the user may have used /forget), then mark it sent. A chat that
     Telegram refuses for good (400 chat not found, 403 blocked) marks it undeliverable, so it is not tried on
     every start; a transient failure (after the usual retries) tries again later."""
-    s = services(context)
+    s = context.services
     job = context.job
     assert job is not None and isinstance(job.data, int) and job.chat_id is not None and job.user_id is not None
     async with s.work.track(job.user_id):  # /forget and shutdown can stop a send that hangs in retries

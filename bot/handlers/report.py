@@ -8,23 +8,22 @@ import logging
 import time
 
 from telegram import Chat, InputFile, Update
-from telegram.ext import ContextTypes
 
 from bot import pdf, render
 from bot.callbacks import SendReport
 from bot.messages import Language
-from bot.services import Services, services
+from bot.services import BotContext, Services
 from bot.storage import CheckRecord
 
 logger = logging.getLogger(__name__)
 
 
-async def report_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def report_command(update: Update, context: BotContext) -> None:
     """The report of the user's newest assessed check, or a note that there is none yet."""
-    s = services(context)
+    s = context.services
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
-    lang = await s.language(user)
+    lang = await context.language()
     check = await s.storage.latest_check(user.id)
     if check is None:
         await chat.send_message(s.text(lang, "report.nothing"))
@@ -32,12 +31,12 @@ async def report_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await send_report(s, chat, lang, check)
 
 
-async def report_button(update: Update, context: ContextTypes.DEFAULT_TYPE, button: SendReport) -> None:
+async def report_button(update: Update, context: BotContext, button: SendReport) -> None:
     """The report of the check the button belongs to (only the user's own)."""
-    s = services(context)
+    s = context.services
     query = update.callback_query
     assert query is not None and query.message is not None
-    lang = await s.language(query.from_user)
+    lang = await context.language()
     check = await s.storage.check(button.assessment_id)
     await query.answer()
     if check is None or check.user_id != query.from_user.id:
@@ -56,10 +55,10 @@ async def report_data(s: Services, check: CheckRecord) -> pdf.ReportData:
 async def send_report(s: Services, chat: Chat, lang: Language, check: CheckRecord) -> None:
     """Render the PDF off the event loop and send it as a document; a missing font is logged and explained."""
     data = await report_data(s, check)
-    card = s.analyzer.card
+    model = s.model
     try:
         fonts = pdf.fonts_for(lang, s.config.report)
-        document = await asyncio.to_thread(pdf.render_pdf, s.catalog, lang, data, card, s.config.policy, fonts)
+        document = await asyncio.to_thread(pdf.render_pdf, s.catalog, lang, data, model, s.config.policy, fonts)
     except pdf.ReportFontError as exc:
         logger.error("cannot make a report: %s", exc)
         await chat.send_message(s.text(lang, "report.unavailable"))

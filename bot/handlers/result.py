@@ -12,14 +12,13 @@ import dataclasses
 import logging
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.ext import ContextTypes
 
 from bot import heatmap, keyboards, lesion_types, policy, render
 from bot.callbacks import ExplainType
-from bot.intents import AnswerContext
-from bot.intents import render as render_intent
 from bot.messages import Language
-from bot.services import Services, services
+from bot.nlu import AnswerContext
+from bot.nlu import render as render_intent
+from bot.services import BotContext, Services
 from inference.assessment import Assessment
 
 logger = logging.getLogger(__name__)
@@ -50,7 +49,7 @@ def result_message(s: Services, lang: Language, user_id: int, session_id: int, a
                    assessment: Assessment) -> tuple[str, InlineKeyboardMarkup]:
     """The result text (risk level, meaning, what it resembles) and its buttons (questions, "What is …?", and
     "Where did you look?" while the photo is kept)."""
-    resembles = lesion_types.resembled(assessment, s.analyzer.card.type_threshold)
+    resembles = lesion_types.resembled(assessment, s.model.type_threshold)
     kept = s.results.get(assessment_id, user_id) is not None
     return (render.result_text(s.catalog, lang, assessment, resembles),
             keyboards.result_buttons(s.catalog, lang, session_id, assessment_id, resembles, kept))
@@ -69,13 +68,12 @@ async def _keep_for_heatmap(s: Services, user_id: int, assessment: Assessment, a
     s.results.put(assessment_id, user_id, square, assessment.cam)
 
 
-async def explain_type(update: Update, context: ContextTypes.DEFAULT_TYPE, button: ExplainType) -> None:
+async def explain_type(update: Update, context: BotContext, button: ExplainType) -> None:
     """"What is a seborrheic keratosis?": the same reply as the free-text question, as a new message."""
-    s = services(context)
     query = update.callback_query
     assert query is not None and query.message is not None
-    lang = await s.language(query.from_user)
+    lang = await context.language()
     intent = lesion_types.TYPE_INTENTS[button.type_name]  # the parser accepts only known types
     await query.answer()
-    text = render_intent(intent, lang, AnswerContext(card=s.analyzer.card), s.catalog)
+    text = render_intent(intent, lang, AnswerContext(model=context.services.model), context.services.catalog)
     await query.message.chat.send_message(text)

@@ -12,7 +12,7 @@ from skinbot.vocabulary import ADVICE_LEVELS, LANGUAGES, RISK_LEVELS, has_hangul
 
 if TYPE_CHECKING:
     from bot.messages import Language
-    from inference.card import ModelCard
+    from bot.model_facts import ModelFacts
 
 
 def register(subparsers: Any) -> None:
@@ -31,14 +31,15 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Print the matched intent and the reply; exit code 2 if the message files are unusable."""
-    from bot.intents import AnswerContext, answer
     from bot.messages import MessagesError, load_catalog
+    from bot.nlu import AnswerContext, IntentIndex, answer
 
     question = " ".join(args.question)
     try:
         catalog = load_catalog()
-        context = AnswerContext(last_risk=args.risk, last_advice=args.advice, card=_card_if_present(config))
-        result = answer(question, args.lang or _language_of(question, config), context, catalog)
+        context = AnswerContext(last_risk=args.risk, last_advice=args.advice, model=_model_if_present(config))
+        result = answer(question, args.lang or _language_of(question, config), context, catalog,
+                        IntentIndex.from_catalog(catalog))
     except MessagesError as exc:
         print(f"skinbot ask: {exc}", file=sys.stderr)
         return 2
@@ -54,15 +55,16 @@ def _language_of(question: str, config: Config) -> Language:
     return "ko" if has_hangul(question) else config.bot.default_language
 
 
-def _card_if_present(config: Config) -> ModelCard | None:
-    """The model card for accuracy figures, if there is a readable one; `ask` works without it."""
+def _model_if_present(config: Config) -> ModelFacts | None:
+    """The served model's facts for accuracy figures, if there is a readable card; `ask` works without it."""
+    from bot.model_facts import ModelFacts
     from inference.card import ModelCardError, load_card
 
     path = config.models.card_path
     if not path.exists():
         return None
     try:
-        return load_card(path, verify=False)
+        return ModelFacts.from_card(load_card(path, verify=False))
     except ModelCardError as exc:
         print(f"skinbot ask: ignoring the model card: {exc}", file=sys.stderr)
         return None

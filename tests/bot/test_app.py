@@ -5,8 +5,10 @@ from dataclasses import replace
 
 import aiohttp
 import pytest
+from telegram import Update
 
-from bot.app import build_application, serve
+from bot.app import build_application, running, serve
+from bot.services import BotContext, services_of
 from skinbot.commands import run as run_command
 from skinbot.config import ConfigError, PolicyConfig, load_config
 
@@ -116,3 +118,16 @@ def test_run_without_a_model_says_so_and_never_prints_the_token(monkeypatch, cap
     assert run_command.run(argparse.Namespace(), config) == 2
     err = capsys.readouterr().err
     assert "cannot load the model" in err and TOKEN not in err
+
+
+async def test_handlers_get_a_context_with_the_services_and_the_users_language(tmp_path):
+    env = make_env(make_config(tmp_path))
+    assert env.application.context_types.context is BotContext
+    korean = Update.de_json(update(1, "hi") | {"message": update(1, "hi")["message"] | {
+        "from": {"id": 1, "is_bot": False, "first_name": "U", "language_code": "ko"}}}, env.application.bot)
+    async with running(env.application):
+        context = BotContext.from_update(korean, env.application)
+        assert context.services is services_of(env.application)
+        assert await context.language() == "ko"
+        without_update = BotContext(env.application)
+        assert await without_update.language() == env.config.bot.default_language

@@ -7,18 +7,17 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.intents import (
+from bot.messages import LANGUAGES, Catalog, Language, MessagesError, load_catalog
+from bot.model_facts import ModelFacts, SetFigures, card_figures
+from bot.nlu import (
     FALLBACK,
     AnswerContext,
     IntentIndex,
     answer,
-    index_for,
     normalise,
     render,
     stem,
 )
-from bot.messages import LANGUAGES, Catalog, Language, MessagesError, load_catalog
-from bot.model_facts import SetFigures, card_figures
 from bot.render import level_phrases
 from inference.card import ModelCard, RiskCalibration
 
@@ -35,9 +34,13 @@ REQUIRED_INTENTS = {
 }
 
 
+CATALOG = load_catalog()
+INDEX = IntentIndex.from_catalog(CATALOG)  # as `bot.services.Services` builds it: once
+
+
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return load_catalog()
+    return CATALOG
 
 
 def paraphrases(lang: Language, folder: Path = PARAPHRASES) -> dict[str, list[str]]:
@@ -55,13 +58,13 @@ def filled(catalog: Catalog, lang: Language, template: str) -> str:
     return template.format(**level_phrases(catalog, lang))
 
 
-def card_with(metrics: dict[str, Any]) -> ModelCard:
-    return ModelCard(
+def card_with(metrics: dict[str, Any]) -> ModelFacts:
+    return ModelFacts.from_card(ModelCard(
         version="2026.11.23", backbone="efficientnet_lite0", input_size=224, files=(), lesion_types=("rash",),
         gate_temperature=1.0, gate_threshold=0.5, rash_threshold=0.5,
         lesion_calibration={m: RiskCalibration(1.0, 0.2, 0.7) for m in ("dermoscopic", "clinical")},
         directory=Path("."), metrics=metrics,
-    )
+    ))
 
 
 # --- routing -----------------------------------------------------------------------------------------------------
@@ -72,7 +75,7 @@ def card_with(metrics: dict[str, Any]) -> ModelCard:
     "folder", [PARAPHRASES, BLIND_PARAPHRASES, NEW_TOPIC_PARAPHRASES], ids=["held_out", "blind", "new_topics"]
 )
 def test_held_out_paraphrases_route_to_the_right_intent(catalog, lang, folder):
-    index = index_for(catalog)
+    index = INDEX
     questions = [(intent, q) for intent, qs in paraphrases(lang, folder).items() for q in qs]
     wrong = [(intent, q, index.route(q)) for intent, q in questions if index.route(q)[0] != intent]
     accuracy = 1 - len(wrong) / len(questions)
@@ -85,7 +88,7 @@ def test_held_out_paraphrases_route_to_the_right_intent(catalog, lang, folder):
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_paraphrase_lists_cover_every_intent_and_are_not_copies_of_the_examples(catalog, lang):
     held_out = paraphrases(lang)
-    intents = set(index_for(catalog).intents)
+    intents = set(INDEX.intents)
     assert intents >= REQUIRED_INTENTS
     assert set(held_out) == intents | {FALLBACK}
     assert all(len(qs) >= 5 for qs in held_out.values())
@@ -114,13 +117,13 @@ def test_paraphrase_lists_cover_every_intent_and_are_not_copies_of_the_examples(
     ],
 )
 def test_questions_route_across_languages_spelling_and_inflection(catalog, question, lang, intent):
-    result = answer(question, lang, AnswerContext(), catalog)
+    result = answer(question, lang, AnswerContext(), catalog, INDEX)
     assert result.intent == intent
     assert result.reply == filled(catalog, lang, intent_node(catalog, lang, intent)["reply"])
 
 
 def test_high_inside_a_word_is_not_a_greeting(catalog):
-    assert answer("what does high risk mean", "en", AnswerContext(), catalog).intent == "risk_meaning"
+    assert answer("what does high risk mean", "en", AnswerContext(), catalog, INDEX).intent == "risk_meaning"
 
 
 @pytest.mark.parametrize(
@@ -147,14 +150,14 @@ def test_high_inside_a_word_is_not_a_greeting(catalog):
     ],
 )
 def test_issue_10_reproductions_route_to_the_right_intent(catalog, question, lang, intent):
-    assert answer(question, lang, AnswerContext(), catalog).intent == intent
+    assert answer(question, lang, AnswerContext(), catalog, INDEX).intent == intent
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("context", [AnswerContext(), AnswerContext(last_risk="low", last_advice="monitor")])
 def test_urgent_symptoms_give_the_urgent_advice_whatever_the_last_result(catalog, lang, context):
     question = {"en": "It won't stop bleeding", "ko": "피가 안 멈춰요"}[lang]
-    reply = answer(question, lang, context, catalog).reply
+    reply = answer(question, lang, context, catalog, INDEX).reply
     assert level_phrases(catalog, lang)["urgent"] in reply
     assert ("emergency department" if lang == "en" else "응급실") in reply
 
@@ -165,7 +168,7 @@ TIMING = {"en": re.compile(r"\b\d+\s*(?:weeks?|days?)\b|\bfew weeks\b|\bwithin\b
 
 def reply_templates(catalog: Catalog, lang: Language) -> dict[str, str]:
     templates = {}
-    for intent in index_for(catalog).intents:
+    for intent in INDEX.intents:
         for key, value in intent_node(catalog, lang, intent).items():
             if key.startswith("reply"):
                 for sub, text in (value.items() if isinstance(value, dict) else [("", value)]):
@@ -202,13 +205,13 @@ def test_a_question_about_a_named_level_is_answered_about_that_level(catalog, qu
     # Reproduction (issue 10): the README's own example was answered with the user's last result instead.
     node = intent_node(catalog, lang, "risk_meaning")
     for last in (None, "low", "high"):
-        result = answer(question, lang, AnswerContext(last_risk=last, last_advice="urgent"), catalog)
+        result = answer(question, lang, AnswerContext(last_risk=last, last_advice="urgent"), catalog, INDEX)
         assert result.intent == "risk_meaning"
         assert result.reply == filled(catalog, lang, node["reply_for_level"]["medium"])
-    own = answer(question, lang, AnswerContext(last_risk="medium"), catalog)
+    own = answer(question, lang, AnswerContext(last_risk="medium"), catalog, INDEX)
     assert own.reply == filled(catalog, lang, node["reply_with_result"]["medium"])
     several = answer({"en": "what's the difference between low and high?", "ko": "낮음이랑 높음 차이가 뭐예요?"}[lang],
-                     lang, AnswerContext(last_risk="low"), catalog)
+                     lang, AnswerContext(last_risk="low"), catalog, INDEX)
     assert several.reply == filled(catalog, lang, node["reply_with_result"]["low"])
 
 
@@ -230,7 +233,7 @@ def test_a_question_about_a_named_level_is_answered_about_that_level(catalog, qu
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_nonsense_and_off_topic_get_the_fallback(catalog, garbage, lang):
     started = time.perf_counter()
-    result = answer(garbage, lang, AnswerContext(), catalog)
+    result = answer(garbage, lang, AnswerContext(), catalog, INDEX)
     assert time.perf_counter() - started < 1.0
     assert result.intent == FALLBACK
     assert result.reply == catalog.text(lang, "intents.fallback")
@@ -238,7 +241,7 @@ def test_nonsense_and_off_topic_get_the_fallback(catalog, garbage, lang):
 
 def test_a_long_question_is_still_answered(catalog):
     rambling = "I have had this mole for years and recently I noticed it. " * 3 + "Is it melanoma? What is melanoma?"
-    assert answer(rambling, "en", AnswerContext(), catalog).intent == "melanoma"
+    assert answer(rambling, "en", AnswerContext(), catalog, INDEX).intent == "melanoma"
 
 
 # --- replies from context ----------------------------------------------------------------------------------------
@@ -248,8 +251,8 @@ def test_a_long_question_is_still_answered(catalog):
 @pytest.mark.parametrize("risk", ["low", "medium", "high"])
 def test_risk_meaning_explains_the_users_own_last_result(catalog, lang, risk):
     question = {"en": "what does my result mean", "ko": "제 결과는 무슨 뜻이에요?"}[lang]
-    general = answer(question, lang, AnswerContext(), catalog)
-    own = answer(question, lang, AnswerContext(last_risk=risk), catalog)
+    general = answer(question, lang, AnswerContext(), catalog, INDEX)
+    own = answer(question, lang, AnswerContext(last_risk=risk), catalog, INDEX)
     assert general.intent == own.intent == "risk_meaning"
     assert own.reply == filled(catalog, lang, intent_node(catalog, lang, "risk_meaning")["reply_with_result"][risk])
     assert own.reply != general.reply
@@ -259,14 +262,14 @@ def test_risk_meaning_explains_the_users_own_last_result(catalog, lang, risk):
 def test_what_now_follows_the_last_advice_before_the_last_risk(catalog, lang):
     question = {"en": "what should I do now?", "ko": "이제 뭘 해야 해요?"}[lang]
     node = intent_node(catalog, lang, "what_now")
-    assert answer(question, lang, AnswerContext(), catalog).reply == filled(catalog, lang, node["reply"])
-    high = answer(question, lang, AnswerContext(last_risk="high"), catalog).reply
+    assert answer(question, lang, AnswerContext(), catalog, INDEX).reply == filled(catalog, lang, node["reply"])
+    high = answer(question, lang, AnswerContext(last_risk="high"), catalog, INDEX).reply
     assert high == filled(catalog, lang, node["reply_with_result"]["high"])
     for advice in ("urgent", "soon", "monitor"):
-        reply = answer(question, lang, AnswerContext(last_risk="low", last_advice=advice), catalog).reply
+        reply = answer(question, lang, AnswerContext(last_risk="low", last_advice=advice), catalog, INDEX).reply
         assert reply == filled(catalog, lang, node["reply_with_advice"][advice])
         assert level_phrases(catalog, lang)[advice] in reply
-    unknown = answer(question, lang, AnswerContext(last_advice="whatever"), catalog)
+    unknown = answer(question, lang, AnswerContext(last_advice="whatever"), catalog, INDEX)
     assert unknown.reply == filled(catalog, lang, node["reply"])
 
 
@@ -274,7 +277,7 @@ def test_what_now_follows_the_last_advice_before_the_last_risk(catalog, lang):
 @pytest.mark.parametrize("risk", [None, "low", "medium", "high"])
 def test_is_it_cancer_never_answers_yes_or_no(catalog, lang, risk):
     question = {"en": "is it cancer?", "ko": "암이에요?"}[lang]
-    result = answer(question, lang, AnswerContext(last_risk=risk), catalog)
+    result = answer(question, lang, AnswerContext(last_risk=risk), catalog, INDEX)
     assert result.intent == "is_it_cancer"
     cannot_tell = {"en": "can't tell", "ko": "알 수 없어요"}[lang]
     assert cannot_tell in result.reply
@@ -292,7 +295,7 @@ METRICS = {"lesion": {
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_accuracy_quotes_the_model_card_at_the_cut_offs_the_bot_uses(catalog, lang):
     question = {"en": "how accurate are you?", "ko": "얼마나 정확해요?"}[lang]
-    result = answer(question, lang, AnswerContext(card=card_with(METRICS)), catalog)
+    result = answer(question, lang, AnswerContext(model=card_with(METRICS)), catalog, INDEX)
     assert result.intent == "accuracy"
     for figure in ("95%", "62%", "70%", "0.93", "88%", "37%", "0.82", "660", "2026.11.23"):
         assert figure in result.reply
@@ -306,12 +309,12 @@ def test_accuracy_quotes_the_model_card_at_the_cut_offs_the_bot_uses(catalog, la
 def test_accuracy_with_some_or_no_figures(catalog, lang):
     question = {"en": "how accurate are you?", "ko": "얼마나 정확해요?"}[lang]
     partial = card_with({"lesion": {"kaggle_test": {"sensitivity_refer": 0.9, "roc_auc": "n/a"}}})
-    reply = answer(question, lang, AnswerContext(card=partial), catalog).reply
+    reply = answer(question, lang, AnswerContext(model=partial), catalog, INDEX).reply
     assert "90%" in reply and "n/a" not in reply
     assert reply.count("\n•") == 1
     assert catalog.text(lang, "about.test_set_uncounted", kind=catalog.text(lang, "about.kinds.dermoscopic")) in reply
-    for context in (AnswerContext(), AnswerContext(card=card_with({})), AnswerContext(card=card_with({"lesion": 3}))):
-        reply = answer(question, lang, context, catalog).reply
+    for context in (AnswerContext(), AnswerContext(model=card_with({})), AnswerContext(model=card_with({"lesion": 3}))):
+        reply = answer(question, lang, context, catalog, INDEX).reply
         assert reply == filled(catalog, lang, intent_node(catalog, lang, "accuracy")["reply"])
 
 
@@ -332,13 +335,13 @@ def test_card_figures_reads_only_valid_fractions_at_the_bots_cut_offs():
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_reply_renders_fully_in_every_context(catalog, lang):
-    contexts = [AnswerContext(), AnswerContext(card=card_with(METRICS))] + [
+    contexts = [AnswerContext(), AnswerContext(model=card_with(METRICS))] + [
         AnswerContext(last_risk=r, last_advice=a)
         for r in ("low", "medium", "high")
         for a in (None, "urgent", "soon", "monitor")
     ]
     questions = ["", "what does low risk mean", "중간이 뭐예요", "high?"]
-    for intent in (*index_for(catalog).intents, FALLBACK):
+    for intent in (*INDEX.intents, FALLBACK):
         for context in contexts:
             for question in questions:
                 reply = render(intent, lang, context, catalog, question)
@@ -348,18 +351,14 @@ def test_every_reply_renders_fully_in_every_context(catalog, lang):
 # --- index -------------------------------------------------------------------------------------------------------
 
 
-def test_index_is_built_once_per_catalog(catalog):
-    assert index_for(catalog) is index_for(catalog)
-    other = Catalog(copy.deepcopy(catalog.tables))
-    assert index_for(other) is not index_for(catalog)
-
-
 def test_examples_shape_the_routing(catalog):
     tables = copy.deepcopy(catalog.tables)
     for lang in LANGUAGES:
         tables[lang]["intents"]["photo_tips"]["examples"] += "\npurple elephant parade"
-    assert answer("purple elephant parade", "en", AnswerContext(), catalog).intent == FALLBACK
-    assert answer("purple elephant parade", "en", AnswerContext(), Catalog(tables)).intent == "photo_tips"
+    assert answer("purple elephant parade", "en", AnswerContext(), catalog, INDEX).intent == FALLBACK
+    changed = Catalog(tables)
+    assert answer("purple elephant parade", "en", AnswerContext(), changed, IntentIndex.from_catalog(changed)).intent \
+        == "photo_tips"
 
 
 @pytest.mark.parametrize(
@@ -396,12 +395,12 @@ def test_normalise_folds_case_width_and_punctuation():
 
 
 def test_one_word_matched_by_two_forms_of_a_keyword_counts_once(catalog):
-    index = index_for(catalog)
+    index = INDEX
     assert index._boost("children_moles", normalise("my kids")) == index._boost("children_moles", normalise("my kid"))
 
 
 def test_a_keyword_common_to_many_intents_boosts_less(catalog):
-    index = index_for(catalog)
+    index = INDEX
     melanoma = index._boost("melanoma", normalise("melanoma"))  # in the examples of many intents
     contagious = index._boost("contagious", normalise("contagious"))  # in one intent's examples
     assert 0 < melanoma < contagious

@@ -1,4 +1,5 @@
 from bot.messages import load_catalog
+from bot.model_facts import ModelFacts
 from bot.policy import Advice, Reason
 from bot.render import about_text, advice_text, format_date, format_datetime, history_text, problem_text, question_text
 from bot.storage import History, HistoryEntry
@@ -63,5 +64,5 @@ def test_history_lines():
 
 def test_about_with_partial_metrics_and_no_limitations():
     card = make_card(metrics={"lesion": {"kaggle_test": {"roc_auc": 0.9012}}}, limitations=())
-    text = about_text(CATALOG, "en", card)
+    text = about_text(CATALOG, "en", ModelFacts.from_card(card))
     assert "ROC AUC: 0.90" in text and "sensitivity" not in text and "none recorded" in text

@@ -6,15 +6,17 @@ import dataclasses
 import pytest
 
 from bot.app import running
-from bot.intents import AnswerContext, index_for, render
 from bot.lesion_types import TYPE_INTENTS, resembled
 from bot.messages import LANGUAGES, load_catalog
+from bot.model_facts import ModelFacts
+from bot.nlu import AnswerContext, IntentIndex, render
 
 from .conftest import make_config, make_env
 from .fakes import FakeAnalyzer, make_card
 from .v2 import probs, v2
 
 CATALOG = load_catalog()
+INDEX = IntentIndex.from_catalog(CATALOG)
 KERATOSIS, MELANOMA, UNSURE = b"keratosis-like", b"melanoma-like", b"no clear type"
 
 
@@ -43,13 +45,13 @@ def test_a_type_the_bot_does_not_know_is_not_named():
 @pytest.mark.parametrize("type_name", sorted(TYPE_INTENTS))
 def test_typing_the_buttons_question_reaches_the_same_explanation(lang, type_name):
     question = CATALOG.text(lang, f"types.{type_name}.question")
-    assert index_for(CATALOG).route(question)[0] == TYPE_INTENTS[type_name]
+    assert INDEX.route(question)[0] == TYPE_INTENTS[type_name]
 
 
 @pytest.mark.parametrize("lang, question", [("en", "what is a seborrheic keratosis?"), ("ko", "검버섯이 뭐예요?"),
                                             ("en", "what's a dermatofibroma"), ("ko", "체리혈관종은 위험한가요?")])
 def test_asking_about_a_type(lang, question):
-    intent = index_for(CATALOG).route(question)[0]
+    intent = INDEX.route(question)[0]
     assert intent in {"seborrheic_keratosis", "dermatofibroma", "vascular_lesion"}
 
 
@@ -79,7 +81,8 @@ async def test_resemblance_line_follows_the_risk_level_and_its_button_explains(t
         assert labels[:2] == offer
         await chat.press_label(CATALOG.text(lang, "types.keratosis.question"))
         explained = env.telegram.texts()[-1]
-        assert explained == render("seborrheic_keratosis", lang, AnswerContext(card=env.analyzer.card), CATALOG)
+        model = ModelFacts.from_card(env.analyzer.card)
+        assert explained == render("seborrheic_keratosis", lang, AnswerContext(model=model), CATALOG)
         assert env.telegram.messages[(chat.user_id, result_id)]["text"] == text  # the result stays as it was
 
 

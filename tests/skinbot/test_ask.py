@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.intents import AnswerContext, render
 from bot.messages import MessagesError, load_catalog
+from bot.nlu import AnswerContext, render
 from inference.card import ModelFile
 from skinbot.cli import main
 from tests.inference.testmodel import write_test_card
