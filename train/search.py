@@ -101,7 +101,9 @@ def run_search(config: Config, run_dir: Path, only: str | None = None) -> list[t
         if (trial_dir / artifacts.RESULT).is_file():
             result = TrainResult.load(trial_dir)
         else:
-            tc = dataclasses.replace(config.train, **trial.changes)
+            # The whole schedule for every trial, so that their curves compare: the selection score's early epochs are
+            # noisy for a mix without phone photos, and early stopping cut such trials short at epoch 5.
+            tc = dataclasses.replace(config.train, **{"early_stopping_patience": config.train.epochs, **trial.changes})
             log.info("search: trial %s (%s)", trial.name, trial.changes or "default")
             result = train_lesion(dataclasses.replace(config, train=tc), trial_dir, resume=True)
         done.append((trial, result))
@@ -122,7 +124,8 @@ def write_table(done: list[tuple[Trial, TrainResult]], tta: dict[str, dict[str, 
     lines = [
         "# Hyperparameter search",
         "",
-        "Every trial: end-to-end fine-tuning with the default schedule (`train` in config.yaml), scored on the one "
+        "Every trial: end-to-end fine-tuning with the default schedule (`train` in config.yaml), run in full (no early "
+        "stopping), scored on the one "
         "fixed validation split (`train/splits.py`: the same images for every trial, whatever it trains on). "
         "AUCs are the best epoch's (model selection: mean of the two); specificity at the per-modality `refer` "
         "threshold (sensitivity >= 0.95) after calibration.",
