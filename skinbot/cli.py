@@ -76,9 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _reader_gone()
     except ModelCardError as exc:  # every command that serves the model: fix the setup, exit 2
-        print(f"skinbot {args.command}: cannot load the model: {exc}", file=sys.stderr)
-        return 2
+        return model_unavailable(args.command, exc)
     return code
+
+
+def model_unavailable(command: str, exc: ModelCardError) -> int:
+    """The one answer to a model that cannot be loaded: say why, and exit 2 (fix the setup, then retry)."""
+    print(f"skinbot {command}: cannot load the model: {exc}", file=sys.stderr)
+    return 2
 
 
 def _reader_gone() -> int:

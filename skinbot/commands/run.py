@@ -82,8 +82,9 @@ def _run_with_pipeline(config: Config, main: Callable[[Pipeline], Coroutine[Any,
     try:
         pipeline = Pipeline.from_config(config)
     except ModelCardError as exc:
-        print(f"skinbot: cannot load the model: {exc}", file=sys.stderr)
-        return 2
+        from skinbot.cli import model_unavailable
+
+        return model_unavailable("run", exc)
     try:
         asyncio.run(main(pipeline))
     except ConfigError as exc:
