@@ -59,12 +59,16 @@ def _photometric(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     return img
 
 
-def jpeg_reencode(img: Image.Image, quality: int) -> Image.Image:
-    """The image after a JPEG round trip at `quality` (what Telegram does to every photo)."""
+def jpeg_bytes(img: Image.Image, quality: int) -> bytes:
+    """The image encoded as JPEG at `quality` (what Telegram does to every photo)."""
     buffer = io.BytesIO()
     img.save(buffer, format="JPEG", quality=quality)
-    buffer.seek(0)
-    return Image.open(buffer).convert("RGB")
+    return buffer.getvalue()
+
+
+def jpeg_reencode(img: Image.Image, quality: int) -> Image.Image:
+    """The image after a JPEG round trip at `quality`."""
+    return Image.open(io.BytesIO(jpeg_bytes(img, quality))).convert("RGB")
 
 
 def _phone_artifacts(img: Image.Image, rng: np.random.Generator, jpeg: bool) -> Image.Image:

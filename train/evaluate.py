@@ -14,7 +14,6 @@ first). This module and `train.splits.test_sets` are the only readers of the tes
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -30,7 +29,9 @@ from inference.preprocess import to_model_input
 from inference.runtime import BatchRunner
 from skinbot.config import Config
 from train import datasets
+from train.augment import jpeg_bytes
 from train.datasets import LESION_TYPES, MALIGNANT, UNKNOWN, Sample
+from train.images import load_rgb
 from train.metrics import confusion, expected_calibration_error, roc_auc
 from train.splits import test_sets
 from train.validation import RASH, malignancy_mask
@@ -46,11 +47,7 @@ def model_input(sample: Sample, size: int, jpeg_quality: int | None = None) -> n
     """The served model's input for a test image, optionally after a JPEG round trip at `jpeg_quality`."""
     data = sample.path.read_bytes()
     if jpeg_quality is not None:
-        decoded = decode(data)
-        assert decoded.image is not None, sample.path
-        buffer = io.BytesIO()
-        decoded.image.save(buffer, format="JPEG", quality=jpeg_quality)
-        data = buffer.getvalue()
+        data = jpeg_bytes(load_rgb(sample), jpeg_quality)  # then decoded by serving's decode, as a sent photo is
     decoded = decode(data)
     if decoded.image is None:
         raise datasets.DatasetError(f"{sample.path}: {decoded.reason}")
@@ -65,6 +62,15 @@ class Scored:
     samples: list[Sample]
     judged: list[Judgement]
     reencoded: list[Judgement]
+
+    def lesions(self) -> Scored:
+        """The lesion photos with a known malignancy label (no rashes, no not-skin photos)."""
+        return self.subset(self.name, malignancy_mask(self.samples).tolist())
+
+    def labels_and_malignancy(self) -> tuple[np.ndarray, np.ndarray]:
+        """Malignancy labels and the served malignancy of every sample."""
+        return (np.array([x.label for x in self.samples], dtype=np.float64),
+                np.array([j.malignancy for j in self.judged], dtype=np.float64))
 
     def subset(self, name: str, keep: Sequence[bool]) -> Scored:
         """The same scores for a subset of the samples."""
@@ -89,16 +95,10 @@ def score(card: ModelCard, runner: BatchRunner, samples: list[Sample], name: str
     return result
 
 
-def _malignancy(judgements: list[Judgement]) -> np.ndarray:
-    return np.array([j.malignancy for j in judgements], dtype=np.float64)
-
-
 def lesion_metrics(scored: Scored) -> dict[str, Any]:
     """Malignancy metrics on the lesions of a set with a known label, at the served (per-modality) thresholds."""
-    keep = malignancy_mask(scored.samples)
-    s = scored.subset(scored.name, keep.tolist())
-    y = np.array([x.label for x in s.samples], dtype=np.float64)
-    p = _malignancy(s.judged)
+    s = scored.lesions()
+    y, p = s.labels_and_malignancy()
     referred = np.array([j.risk in ("medium", "high") for j in s.judged])
     high = np.array([j.risk == "high" for j in s.judged])
     at_half = confusion(y, p, 0.5)
@@ -114,7 +114,7 @@ def lesion_metrics(scored: Scored) -> dict[str, Any]:
         "confusion_refer": {"tp": at_refer.tp, "fp": at_refer.fp, "tn": at_refer.tn, "fn": at_refer.fn},
     }
     if s.reencoded:
-        q = _malignancy(s.reencoded)
+        q = np.array([j.malignancy for j in s.reencoded], dtype=np.float64)
         out["jpeg75"] = {
             "roc_auc": roc_auc(y, q), "auc_drop": roc_auc(y, p) - roc_auc(y, q),
             "risk_unchanged": float(np.mean([a.risk == b.risk for a, b in zip(s.judged, s.reencoded, strict=True)])),

@@ -31,7 +31,7 @@ from train.augment import augmented_input
 from train.datasets import CLINICAL, LESION_TYPES, UNKNOWN, Sample
 from train.images import load_rgb
 from train.splits import TrainingSplits, training_splits
-from train.validation import ValidationScores, score_validation
+from train.validation import RASH, ValidationScores, score_validation
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ STRATUM_SHARES = {
     "rash": 0.12, "not_skin": 0.10,
 }
 LOSS_WEIGHTS = {"gate_logit": 0.5, "lesion_logit": 1.0, "type_logits": 0.5, "modality_logit": 0.1}
-RASH = datasets.type_index("rash")
 
 
 def stratum(sample: Sample) -> str:

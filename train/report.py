@@ -41,15 +41,6 @@ def write_report(config: Config, card: ModelCard, scored: dict[str, Scored], met
     (out / "README.md").write_text(_markdown(card, metrics))
 
 
-def _lesion_arrays(s: Scored) -> tuple[np.ndarray, np.ndarray]:
-    from train.validation import malignancy_mask
-
-    keep = malignancy_mask(s.samples)
-    y = np.array([x.label for x in s.samples], dtype=np.float64)[keep]
-    p = np.array([j.malignancy for j in s.judged], dtype=np.float64)[keep]
-    return y, p
-
-
 def _training_curves(history: Path, path: Path) -> None:
     import matplotlib.pyplot as plt
 
@@ -81,7 +72,7 @@ def _roc(scored: dict[str, Scored], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 6))
     for name in ROC_SETS:
-        y, p = _lesion_arrays(scored[name])
+        y, p = scored[name].lesions().labels_and_malignancy()
         fpr, tpr, _ = roc_curve(y, p)
         ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc(y, p):.3f})")
     ax.plot([0, 1], [0, 1], "k:", lw=1)
@@ -119,7 +110,7 @@ def _reliability(scored: dict[str, Scored], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 6))
     for name in ("kaggle_test", "pad_ufes_20", "clinical"):
-        conf, freq, count = reliability(*_lesion_arrays(scored[name]))
+        conf, freq, count = reliability(*scored[name].lesions().labels_and_malignancy())
         ok = count > 0
         ax.plot(conf[ok], freq[ok], "o-", label=name)
     ax.plot([0, 1], [0, 1], "k:", lw=1, label="perfect calibration")
