@@ -3,8 +3,9 @@
 Each trial is the default configuration with one thing changed (data mix, JPEG augmentation, backbone, seed), trained
 with the same schedule as the shipped model and scored on the same fixed validation split (`train.splits`), never on
 a test set. Trials run one after another in `runs/search/<trial>`; an interrupted search resumes where it stopped
-(finished trials are read back, the running one continues from its last epoch). The table is rewritten after every
-trial: `models/report/search.md`.
+(finished trials are read back, the running one continues from its last epoch). Each finished trial's numbers are
+recorded in `models/report/search.json`, which is committed, so trials add up across working sessions even when runs/
+does not survive; the table `models/report/search.md` is rewritten from it after every trial.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +89,12 @@ def measure_tta(config: Config, run_dir: Path) -> dict[str, dict[str, float]]:
     return out
 
 
-def run_search(config: Config, run_dir: Path, only: str | None = None) -> list[tuple[Trial, TrainResult]]:
-    """Run (or resume) every trial, or the one named `only`; writes the table after each."""
+def run_search(config: Config, run_dir: Path, only: str | None = None) -> list[Row]:
+    """Run (or resume) every trial, or the one named `only`; records each finished trial and rewrites the table."""
     from train.finetune import train_lesion
 
-    done: list[tuple[Trial, TrainResult]] = []
+    report = config.models.dir / "report"
+    record = load_record(report / RECORD_FILE)
     for trial in trials(config.train.lesion_sources):
         if only is not None and trial.name != only:
             continue
@@ -100,27 +102,87 @@ def run_search(config: Config, run_dir: Path, only: str | None = None) -> list[t
         trial_dir = run_dir.parent / "lesion" if trial.name == "default" else run_dir / trial.name
         if (trial_dir / artifacts.RESULT).is_file():
             result = TrainResult.load(trial_dir)
+        elif trial.name in record.rows:
+            continue  # measured in an earlier session whose runs/ is gone: its row stands (delete it to rerun)
         else:
             # The whole schedule for every trial, so that their curves compare: the selection score's early epochs are
             # noisy for a mix without phone photos, and early stopping cut such trials short at epoch 5.
             tc = dataclasses.replace(config.train, **{"early_stopping_patience": config.train.epochs, **trial.changes})
             log.info("search: trial %s (%s)", trial.name, trial.changes or "default")
             result = train_lesion(dataclasses.replace(config, train=tc), trial_dir, resume=True)
-        done.append((trial, result))
-        tta_path = run_dir.parent / "lesion" / TTA_FILE
-        if trial.name == "default" and not tta_path.is_file():
-            tta_path.write_text(json.dumps(measure_tta(config, trial_dir), indent=2))
-        tta = json.loads(tta_path.read_text()) if tta_path.is_file() else {}
-        write_table(done, tta, config.models.dir / "report" / "search.md")
-    return done
+        record.rows[trial.name] = Row.of(trial, result)
+        if trial.name == "default" and not record.tta:
+            record.tta.update(measure_tta(config, trial_dir))
+        save_record(record, report / RECORD_FILE)
+        write_table(record, report / "search.md")
+    return list(record.rows.values())
+
+
+RECORD_FILE = "search.json"  # beside search.md, committed: runs/ may not survive from one working session to the next
+
+
+@dataclass(frozen=True)
+class Row:
+    """One finished trial's line in the table (validation numbers only)."""
+
+    trial: str
+    command: str
+    epochs: int
+    best_epoch: int
+    minutes: float
+    val_n: dict[str, int]
+    val_auc: dict[str, float | None]
+    type_balanced_accuracy: float | None
+    specificity_refer: dict[str, float | None]
+
+    @classmethod
+    def of(cls, trial: Trial, r: TrainResult) -> Row:
+        best = r.validation["at_best_epoch"]
+        cal = r.validation["calibrated"]
+        return cls(trial=trial.name, command=command(trial), epochs=r.epochs, best_epoch=r.best_epoch,
+                   minutes=round(r.seconds / 60, 1),
+                   val_n={m: int(cal.get(m, {}).get("n", 0)) for m in MODALITIES},
+                   val_auc={m: best.get(f"val_auc_{m}") for m in MODALITIES},
+                   type_balanced_accuracy=best.get("val_type_balanced_accuracy"),
+                   specificity_refer={m: cal.get(m, {}).get("specificity_refer") for m in MODALITIES})
+
+
+MODALITIES = ("dermoscopic", "clinical")
+
+
+@dataclass
+class Record:
+    """Every trial measured so far (by name, in trial order when written) and the TTA measurement."""
+
+    rows: dict[str, Row] = field(default_factory=dict)
+    tta: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def load_record(path: Path) -> Record:
+    """The committed record, or an empty one."""
+    if not path.is_file():
+        return Record()
+    raw = json.loads(path.read_text())
+    return Record(rows={name: Row(**row) for name, row in raw.get("rows", {}).items()}, tta=raw.get("tta", {}))
+
+
+def save_record(record: Record, path: Path) -> None:
+    """Write the record, trials in the search's order."""
+    order = {t.name: i for i, t in enumerate(trials(()))}
+    rows = dict(sorted(record.rows.items(), key=lambda kv: order.get(kv[0], len(order))))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"rows": {k: dataclasses.asdict(v) for k, v in rows.items()}, "tta": record.tta},
+                               indent=2) + "\n")
 
 
 def _fmt(x: Any) -> str:
-    return f"{x:.3f}" if isinstance(x, float) else str(x)
+    return f"{x:.3f}" if isinstance(x, float) else ("-" if x is None else str(x))
 
 
-def write_table(done: list[tuple[Trial, TrainResult]], tta: dict[str, dict[str, float]], path: Path) -> None:
-    """The search table in Markdown."""
+def write_table(record: Record, path: Path) -> None:
+    """The search table in Markdown, from the record."""
+    rows = list(record.rows.values())
+    n = rows[0].val_n if rows else {}
     lines = [
         "# Hyperparameter search",
         "",
@@ -128,10 +190,9 @@ def write_table(done: list[tuple[Trial, TrainResult]], tta: dict[str, dict[str, 
         "stopping), scored on the one "
         "fixed validation split (`train/splits.py`: the same images for every trial, whatever it trains on). "
         "AUCs are the best epoch's (model selection: mean of the two); specificity at the per-modality `refer` "
-        "threshold (sensitivity >= 0.95) after calibration.",
+        "threshold (sensitivity >= 0.95) after calibration. Rows are kept in `search.json` beside this file.",
         "",
-        "Validation lesions with a known label: "
-        + ", ".join(f"{m} {done[0][1].validation['calibrated'][m]['n']}" for m in ("dermoscopic", "clinical"))
+        "Validation lesions with a known label: " + ", ".join(f"{m} {n.get(m, '?')}" for m in MODALITIES)
         + ". At about 1,500 images an AUC near 0.9 has a standard error near 0.008; at about 200 near 0.02, so "
         "clinical differences under ~0.04 are noise. The spread between two seeds is trial seed_2.",
         "",
@@ -139,19 +200,17 @@ def write_table(done: list[tuple[Trial, TrainResult]], tta: dict[str, dict[str, 
         " spec. @refer dermoscopic | spec. @refer clinical |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for trial, r in done:
-        best = r.validation["at_best_epoch"]
-        cal = r.validation["calibrated"]
-        lines.append(
-            f"| {trial.name} | `{command(trial)}` | {r.epochs} ({r.best_epoch}) | {r.seconds / 60:.0f} | "
-            f"{_fmt(best.get('val_auc_dermoscopic'))} | {_fmt(best.get('val_auc_clinical'))} | "
-            f"{_fmt(best.get('val_type_balanced_accuracy'))} | "
-            f"{_fmt(cal.get('dermoscopic', {}).get('specificity_refer'))} | "
-            f"{_fmt(cal.get('clinical', {}).get('specificity_refer'))} |")
-    if tta:
+    lines += [
+        f"| {r.trial} | `{r.command}` | {r.epochs} ({r.best_epoch}) | {r.minutes:.0f} | "
+        + " | ".join(_fmt(x) for x in (r.val_auc["dermoscopic"], r.val_auc["clinical"], r.type_balanced_accuracy,
+                                         r.specificity_refer["dermoscopic"], r.specificity_refer["clinical"]))
+        + " |"
+        for r in rows
+    ]
+    if record.tta:
         lines += ["", "## Test-time augmentation (default run, validation AUC; logits averaged over views: "
                   f"{', '.join(TTA_VIEWS)})", "", "| views | dermoscopic | clinical |", "|---|---:|---:|"]
         lines += [f"| {name} | {_fmt(auc.get('dermoscopic'))} | {_fmt(auc.get('clinical'))} |"
-                  for name, auc in tta.items()]
+                  for name, auc in record.tta.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")

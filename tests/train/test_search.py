@@ -1,0 +1,50 @@
+"""The search record: finished trials survive the loss of runs/, and the table is written from them."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from skinbot.config import Config, ModelsConfig
+from train import search
+from train.search import Record, Row, load_record, save_record, write_table
+
+
+def row(name: str, auc: float) -> Row:
+    return Row(trial=name, command=f"skinbot train search --only {name}", epochs=14, best_epoch=9, minutes=61.0,
+               val_n={"dermoscopic": 1569, "clinical": 194}, val_auc={"dermoscopic": auc, "clinical": None},
+               type_balanced_accuracy=0.5, specificity_refer={"dermoscopic": 0.6, "clinical": 0.4})
+
+
+def test_record_round_trips_in_trial_order(tmp_path: Path) -> None:
+    path = tmp_path / "search.json"
+    save_record(Record(rows={"lite1": row("lite1", 0.91), "default": row("default", 0.9)}), path)
+    loaded = load_record(path)
+    assert list(loaded.rows) == ["default", "lite1"]
+    assert loaded.rows["lite1"] == row("lite1", 0.91)
+    assert load_record(tmp_path / "missing.json") == Record()
+
+
+def test_table_lists_every_recorded_trial(tmp_path: Path) -> None:
+    path = tmp_path / "search.md"
+    write_table(Record(rows={"default": row("default", 0.899), "lite2": row("lite2", 0.93)},
+                       tta={"1 view(s)": {"dermoscopic": 0.899, "clinical": 0.9}}), path)
+    text = path.read_text()
+    assert "| default | `skinbot train search --only default` | 14 (9) | 61 | 0.899 | - |" in text
+    assert "| lite2 |" in text and "dermoscopic 1569, clinical 194" in text and "| 1 view(s) | 0.899 | 0.900 |" in text
+
+
+def test_recorded_trials_are_not_trained_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    models = tmp_path / "models"
+    record = Record(rows={t.name: row(t.name, 0.9) for t in search.trials(())})
+    save_record(record, models / "report" / search.RECORD_FILE)
+
+    def train_lesion(*_: object, **__: object) -> None:
+        raise AssertionError("a recorded trial was trained again")
+
+    monkeypatch.setattr("train.finetune.train_lesion", train_lesion)
+    config = dataclasses.replace(Config(), models=ModelsConfig(dir=models))
+    rows = search.run_search(config, tmp_path / "runs" / "search")
+    assert [r.trial for r in rows] == [t.name for t in search.trials(())]
