@@ -9,8 +9,8 @@ from bot import render
 from bot.checklist import QUESTIONS, AnswerValue
 from bot.messages import Catalog, Language
 from bot.policy import ADVICE_LEVELS, Advice, AdviceLevel, Change, Reason, advise, clear_rise, rank
+from bot.settings import PolicyConfig
 from bot.storage import CheckRecord, Storage
-from skinbot.config import PolicyConfig
 
 _LEVELS: dict[str, AdviceLevel] = {level: level for level in ADVICE_LEVELS}
 SAME_SCORE = 0.02  # score changes smaller than this are reported as "about the same" (they are noise)

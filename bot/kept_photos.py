@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 
-from skinbot.config import StorageConfig
+from bot.settings import StorageConfig
 
 
 def keep(config: StorageConfig, sha256: str, data: bytes) -> None:

@@ -29,8 +29,8 @@ from bot.checklist import QUESTIONS, AnswerValue
 from bot.messages import Catalog, Language
 from bot.model_facts import ModelFacts
 from bot.policy import advise
+from bot.settings import PolicyConfig, ReportConfig
 from bot.storage import CheckRecord
-from skinbot.config import PolicyConfig, ReportConfig
 
 logger = logging.getLogger(__name__)
 MARGIN = 16 * mm

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.checklist import QUESTIONS, AnswerValue
+from bot.settings import PolicyConfig
 from inference.assessment import Risk
-from skinbot.config import PolicyConfig
 from skinbot.vocabulary import ADVICE_LEVELS as ADVICE_LEVELS  # re-exported: declared in the shared vocabulary
 from skinbot.vocabulary import AdviceLevel as AdviceLevel
 

@@ -37,7 +37,8 @@ from inference.judge import Judgement, judge, verdict
 from inference.preprocess import to_model_input
 from inference.quality import quality_issues, to_grey
 from inference.runtime import InterpreterPool
-from skinbot.config import Config, InferenceConfig, QualityConfig
+from inference.settings import InferenceConfig, QualityConfig
+from skinbot.config import Config
 
 
 class ModelRunner(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from skinbot.config import QualityConfig
+from inference.settings import QualityConfig
 
 # ITU-R BT.601 luma weights, as Pillow's convert("L") uses.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)

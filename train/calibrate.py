@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from inference.judge import sigmoid, softmax
-from skinbot.config import TrainConfig
 from train.artifacts import ModalityCalibration
 from train.datasets import CLINICAL, DERMOSCOPIC, LESION_TYPES, MALIGNANT, MALIGNANT_TYPES, MODALITIES, UNKNOWN, Sample
 from train.metrics import confusion, expected_calibration_error, roc_auc
+from train.settings import TrainConfig
 
 
 def _nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:

@@ -24,12 +24,13 @@ import numpy as np
 from PIL import Image
 
 from inference.preprocess import to_model_input
-from skinbot.config import Config, TrainConfig
+from skinbot.config import Config
 from train import artifacts, datasets
 from train.artifacts import RunState
 from train.augment import augmented_input
 from train.datasets import CLINICAL, LESION_TYPES, UNKNOWN, Sample
 from train.images import load_rgb
+from train.settings import TrainConfig
 from train.splits import TrainingSplits, training_splits
 from train.validation import RASH, ValidationScores, score_validation
 

@@ -4,8 +4,9 @@ from dataclasses import dataclass, replace
 import pytest
 
 from bot.app import build_application, running
+from bot.settings import BotConfig, StorageConfig
 from inference.assessment import Assessment
-from skinbot.config import BotConfig, Config, StorageConfig
+from skinbot.config import Config
 
 from .fakes import Chat, FakeAnalyzer, FakeTelegram
 

@@ -9,8 +9,9 @@ from telegram import Update
 
 from bot.app import build_application, running, serve
 from bot.services import BotContext, services_of
+from bot.settings import PolicyConfig
 from skinbot.commands import run as run_command
-from skinbot.config import ConfigError, PolicyConfig, load_config
+from skinbot.config import ConfigError, load_config
 
 from .conftest import TOKEN, make_config, make_env
 from .fakes import FakeAnalyzer, FakeTelegram

@@ -11,7 +11,7 @@ from bot.checklist import ANSWER_VALUES, QUESTIONS
 from bot.messages import LANGUAGES, load_catalog
 from bot.policy import Change, advise, clear_rise, rank
 from bot.render import format_date, level_phrases
-from skinbot.config import PolicyConfig
+from bot.settings import PolicyConfig
 
 from .conftest import make_config, make_env
 from .fakes import FakeAnalyzer

@@ -4,7 +4,7 @@ import pytest
 
 from bot.checklist import ANSWER_VALUES, QUESTION_KEYS, QUESTIONS
 from bot.policy import Reason, advise
-from skinbot.config import PolicyConfig
+from bot.settings import PolicyConfig
 
 POLICY = PolicyConfig()
 RANK = {"monitor": 0, "soon": 1, "urgent": 2}

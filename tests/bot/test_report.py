@@ -13,7 +13,7 @@ from bot.app import running
 from bot.checklist import QUESTIONS
 from bot.messages import LANGUAGES, load_catalog
 from bot.render import format_datetime, level_phrases
-from skinbot.config import ReportConfig
+from bot.settings import ReportConfig
 
 from .conftest import make_config, make_env
 from .fakes import FakeAnalyzer, make_card

@@ -4,9 +4,9 @@ import pytest
 
 from bot.checklist import QUESTION_KEYS
 from bot.policy import advise
+from bot.settings import PolicyConfig
 from bot.storage import SCHEMA_VERSION, Storage, StorageError
 from inference.assessment import Assessment
-from skinbot.config import PolicyConfig
 
 from .fakes import count_user_rows
 

@@ -11,7 +11,8 @@ from PIL import Image, ImageFilter
 from inference.decode import decode
 from inference.preprocess import to_model_input
 from inference.quality import laplacian_variance, quality_issues, to_grey
-from skinbot.config import QualityConfig, load_config
+from inference.settings import QualityConfig
+from skinbot.config import load_config
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "images"
 LESIONS = sorted(FIXTURES.glob("benign_*.jpg")) + sorted(FIXTURES.glob("malignant_*.jpg"))

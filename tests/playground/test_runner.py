@@ -7,7 +7,8 @@ import pytest
 import telegram
 
 from playground.runner import serve_playground
-from skinbot.config import Config, PlaygroundConfig
+from playground.settings import PlaygroundConfig
+from skinbot.config import Config
 
 
 def free_port() -> int:

@@ -1,0 +1,78 @@
+"""The settings the bot reads (`bot:`, `policy:`, `storage:` and `report:` in config.yaml), owned here.
+Imports only the shared vocabulary; `skinbot.config` loads these with the other sections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from skinbot.vocabulary import Language
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    urgent_checklist_score: int = 3
+    soon_checklist_score: int = 1
+    red_flags: tuple[str, ...] = ("bleeding", "size_change")
+    # A follow-up photo of the same spot whose malignancy score is at least this much higher than last time (or
+    # whose risk level went up) is a clear rise: the advice goes one level sooner (bot/policy.py).
+    followup_rise: float = 0.15
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    default_language: Language = "en"
+    api_base_url: str = "https://api.telegram.org/bot"
+    file_base_url: str = ""
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    photo_rate_limit_per_minute: int = 6
+    max_photo_bytes: int = 20_000_000
+    reminder_months: tuple[int, ...] = (1, 3)
+    concurrent_updates: int = 64
+    send_max_retries: int = 3
+    network_retries: int = 3
+    network_retry_backoff_s: float = 0.5
+    max_sends_per_second: float = 30.0
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 20.0
+    write_timeout_s: float = 30.0
+    polling_timeout_s: int = 30
+    history_limit: int = 10
+    photo_slots: int = 3
+    photo_queue_limit: int = 32
+    photo_wait_s: float = 30.0
+    shutdown_timeout_s: float = 5.0
+    # "Where did you look?": the photo (downscaled to what the model saw) and its map are kept in memory only, for at
+    # most this many results and this long, so the button under a result works while the result is fresh.
+    result_cache_size: int = 32
+    result_cache_ttl_s: float = 3600.0
+    followup_choices: int = 4  # earlier spots offered when asking "is this the same spot?"
+
+    @property
+    def resolved_file_base_url(self) -> str:
+        """The file download base URL: set on its own, or derived from the API base URL as Telegram lays it out."""
+        if self.file_base_url:
+            return self.file_base_url
+        base = self.api_base_url.rstrip("/")
+        head, sep, tail = base.rpartition("/")
+        return f"{head}/file/{tail}" if sep else f"{base}/file"
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    db_path: Path = Path("skinbot.db")
+    keep_photos: bool = False
+    photos_dir: Path = Path("photos")
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """`/report`: the PDF summary for the doctor. The fonts must be TrueType (.ttf) with Hangul, as reportlab can
+    embed only those; Debian's fonts-nanum (installed by scripts/test.sh) provides these."""
+
+    font_path: Path = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
+    bold_font_path: Path = Path("/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf")
