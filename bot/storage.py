@@ -128,6 +128,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE assessments ADD COLUMN followup INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX assessments_spot ON assessments(spot_id, created_at);
     """,
+    # Webhook replicas handle an update before answering Telegram; the replica handling it holds a claim, so that a
+    # copy Telegram re-sends to another replica meanwhile is not handled twice (`Storage.claim_update`).
+    """
+    ALTER TABLE updates ADD COLUMN claimed_at REAL;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # Every table holding rows about a user, in an order that is safe to delete from.
@@ -135,6 +140,7 @@ USER_TABLES: tuple[str, ...] = (
     "answers", "advice", "question_intents", "reminders", "sessions", "assessments", "updates", "spots", "users",
 )
 ReminderOutcome = Literal["sent", "undeliverable"]
+Claim = Literal["claimed", "busy", "done"]
 
 
 class StorageError(RuntimeError):
@@ -589,6 +595,25 @@ class Storage:
                     if await cursor.fetchone() is not None:
                         handled.add(update_id)
         return [update_id for update_id, _, _ in updates if update_id not in handled]
+
+    async def claim_update(self, update_id: int, user_id: int | None, payload: str, lease_s: float) -> Claim:
+        """Claim an update for handling (webhook replicas): "done" if it was handled already, "busy" if another
+        handler claimed it less than `lease_s` seconds ago (it may still be running), else "claimed" (a new
+        update, or one whose handler died: its claim expired)."""
+        now = time.time()
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO updates (update_id, user_id, payload, received_at) VALUES (?, ?, ?, ?)",
+                (update_id, user_id, payload, now),
+            )
+            cursor = await db.execute(
+                "UPDATE updates SET claimed_at = ? WHERE update_id = ? AND done_at IS NULL "
+                "AND (claimed_at IS NULL OR claimed_at <= ?)", (now, update_id, now - lease_s),
+            )
+            if cursor.rowcount:
+                return "claimed"
+            done = await _scalar(db, "SELECT done_at IS NOT NULL FROM updates WHERE update_id = ?", (update_id,))
+        return "done" if done else "busy"
 
     async def finish_update(self, update_id: int) -> None:
         """Mark an update handled and drop its content (only the id stays, to recognise a replay)."""

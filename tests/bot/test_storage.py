@@ -125,3 +125,12 @@ async def test_consent_is_kept_from_the_first_photo(tmp_path, storage):
 async def test_use_before_connect_is_an_error(tmp_path):
     with pytest.raises(StorageError):
         await Storage(tmp_path / "x.db").language(1)
+
+
+async def test_an_update_is_claimed_by_one_handler_until_done_or_its_claim_expires(storage):
+    assert await storage.claim_update(5, 7, '{"update_id": 5}', lease_s=60.0) == "claimed"
+    assert await storage.claim_update(5, 7, '{"update_id": 5}', lease_s=60.0) == "busy"  # re-sent while running
+    assert await storage.claim_update(5, 7, '{"update_id": 5}', lease_s=0.0) == "claimed"  # its handler died
+    await storage.finish_update(5)
+    assert await storage.claim_update(5, 7, '{"update_id": 5}', lease_s=0.0) == "done"
+    assert await storage.unfinished_updates() == []
