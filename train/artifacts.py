@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from inference.card import RiskCalibration
+
 LAST_MODEL = "last.keras"  # model + optimizer after the latest finished epoch (for --resume)
 BEST_WEIGHTS = "best.weights.h5"  # weights of the epoch with the best validation score
 STATE = "state.json"  # RunState after the latest finished epoch
@@ -43,14 +45,6 @@ class RunState:
         return cls(**json.loads(path.read_text()))
 
 
-@dataclass(frozen=True)
-class ModalityCalibration:
-    """Temperature and risk thresholds of the malignancy output for one photo modality."""
-
-    temperature: float
-    refer: float
-    high: float
-
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -61,7 +55,7 @@ class TrainResult:
     lesion_types: tuple[str, ...]
     gate_temperature: float
     gate_threshold: float
-    lesion: dict[str, ModalityCalibration]  # by modality ("dermoscopic", "clinical")
+    lesion: dict[str, RiskCalibration]  # by modality ("dermoscopic", "clinical")
     rash_threshold: float  # type probability of "rash" from which a photo is treated as a rash
     type_threshold: float  # top type probability from which the bot says what a spot resembles
     validation: dict[str, Any]
@@ -83,5 +77,5 @@ class TrainResult:
             raise FileNotFoundError(f"{path} not found: run `skinbot train lesion` first")
         raw = json.loads(path.read_text())
         raw["lesion_types"] = tuple(raw["lesion_types"])
-        raw["lesion"] = {k: ModalityCalibration(**v) for k, v in raw["lesion"].items()}
+        raw["lesion"] = {k: RiskCalibration(**v) for k, v in raw["lesion"].items()}
         return cls(**raw)

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from inference.card import RiskCalibration
 from inference.judge import sigmoid, softmax
-from train.artifacts import ModalityCalibration
 from train.datasets import CLINICAL, DERMOSCOPIC, LESION_TYPES, MALIGNANT, MALIGNANT_TYPES, MODALITIES, UNKNOWN, Sample
 from train.metrics import confusion, expected_calibration_error, roc_auc
 from train.settings import TrainConfig
@@ -68,7 +68,7 @@ class Calibration:
 
     gate_temperature: float
     gate_threshold: float
-    lesion: dict[str, ModalityCalibration]
+    lesion: dict[str, RiskCalibration]
     rash_threshold: float
     type_threshold: float
     validation: dict[str, Any]
@@ -83,15 +83,15 @@ def confidence_threshold(correct: np.ndarray, confidence: np.ndarray, precision:
     return float(confidence[order][good[-1]]) if good.size else 1.0
 
 
-def _modality_calibration(labels: np.ndarray, logits: np.ndarray, tc: TrainConfig) -> ModalityCalibration:
+def _modality_calibration(labels: np.ndarray, logits: np.ndarray, tc: TrainConfig) -> RiskCalibration:
     temperature = fit_temperature(logits, labels)
     probs = sigmoid(logits / temperature)
     refer = threshold_for_sensitivity(labels, probs, tc.refer_sensitivity)
     high = max(refer, threshold_for_specificity(labels, probs, tc.high_specificity))
-    return ModalityCalibration(temperature, refer, high)
+    return RiskCalibration(temperature, refer, high)
 
 
-def _at_thresholds(labels: np.ndarray, probs: np.ndarray, cal: ModalityCalibration) -> dict[str, float]:
+def _at_thresholds(labels: np.ndarray, probs: np.ndarray, cal: RiskCalibration) -> dict[str, float]:
     refer, high = confusion(labels, probs, cal.refer), confusion(labels, probs, cal.high)
     return {"n": int(labels.size), "roc_auc": roc_auc(labels, probs),
             "sensitivity_refer": refer.sensitivity, "specificity_refer": refer.specificity,

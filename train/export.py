@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from inference.card import ModelCard, ModelFile, RiskCalibration, sha256_file, write_card
+from inference.card import ModelCard, ModelFile, sha256_file, write_card
 from inference.judge import sigmoid, softmax
 from inference.runtime import BatchRunner
 from skinbot.config import Config
@@ -156,7 +156,7 @@ def _card(config: Config, result: TrainResult, out_dir: Path) -> ModelCard:
         lesion_types=result.lesion_types,
         gate_temperature=result.gate_temperature,
         gate_threshold=result.gate_threshold,
-        lesion_calibration={m: RiskCalibration(c.temperature, c.refer, c.high) for m, c in result.lesion.items()},
+        lesion_calibration=dict(result.lesion),
         rash_threshold=result.rash_threshold,
         type_threshold=result.type_threshold,
         directory=out_dir,
