@@ -78,6 +78,10 @@ class RiskCalibration:
     high: float
 
 
+# The modality head is trained as a plain classifier: its even odds separate phone from dermoscope photos.
+MODALITY_THRESHOLD = 0.5
+
+
 @dataclass(frozen=True)
 class ModelCard:
     """The parsed card; `directory` is where the model files live."""
@@ -92,7 +96,7 @@ class ModelCard:
     lesion_calibration: dict[str, RiskCalibration]  # by modality: "dermoscopic", "clinical"
     rash_threshold: float
     directory: Path
-    modality_threshold: float = 0.5
+    modality_threshold: float = MODALITY_THRESHOLD
     type_threshold: float = 1.0  # top type probability from which a resemblance is worth saying (1.0: never)
     outputs: Outputs = field(default_factory=Outputs)
     created: str = ""

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from inference.assessment import Modality, Risk, Status
-from inference.card import ModelCard, ModelCardError
+from inference.card import ModelCard, ModelCardError, RiskCalibration
 from skinbot.vocabulary import RISK_LEVELS
 
 # Quality issues that make the gate's own judgement unreliable: in a dark, blurred or tiny photo the gate cannot
@@ -156,15 +156,25 @@ def _shaped(outputs: Mapping[str, np.ndarray], card: ModelCard) -> tuple[NDArray
     return _per_image(gate, names.gate, count), lesion, modality, types, cam
 
 
+def calibrated_malignancy(lesion_logits: ArrayLike, clinical: ArrayLike, calibration: Mapping[str, RiskCalibration]
+                          ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Each image's malignancy probability and its `refer` and `high` thresholds, under the calibration of its
+    (predicted) modality: `clinical` is True for phone/clinical photos."""
+    clinical = np.asarray(clinical, dtype=bool)
+    derm, clin = calibration["dermoscopic"], calibration["clinical"]
+    malignancy = sigmoid(np.asarray(lesion_logits, dtype=np.float64) / np.where(clinical, clin.temperature,
+                                                                                derm.temperature))
+    return malignancy, np.where(clinical, clin.refer, derm.refer), np.where(clinical, clin.high, derm.high)
+
+
 def judge_arrays(outputs: Mapping[str, np.ndarray], card: ModelCard) -> Judgements:
     """Judge a batch of model outputs under `card`, vectorised: the arrays evaluation computes metrics from."""
     gate, lesion, modality, types, cam = _shaped(outputs, card)
     lesion_score = sigmoid(gate / card.gate_temperature)
     clinical_score = sigmoid(modality)
     clinical = clinical_score >= card.modality_threshold
-    derm, clin = card.lesion_calibration["dermoscopic"], card.lesion_calibration["clinical"]
-    malignancy = sigmoid(lesion / np.where(clinical, clin.temperature, derm.temperature))
-    risk = risk_levels(malignancy, np.where(clinical, clin.refer, derm.refer), np.where(clinical, clin.high, derm.high))
+    malignancy, refer, high = calibrated_malignancy(lesion, clinical, card.lesion_calibration)
+    risk = risk_levels(malignancy, refer, high)
     type_probs = softmax(types)
     rash = type_probs[:, card.lesion_types.index("rash")] >= card.rash_threshold
     return Judgements(

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from inference.card import RiskCalibration
-from inference.judge import sigmoid, softmax
-from train.datasets import CLINICAL, DERMOSCOPIC, LESION_TYPES, MALIGNANT, MALIGNANT_TYPES, MODALITIES, UNKNOWN, Sample
+from inference.card import MODALITY_THRESHOLD, RiskCalibration
+from inference.judge import calibrated_malignancy, sigmoid, softmax
+from train.datasets import CLINICAL, LESION_TYPES, MALIGNANT, MALIGNANT_TYPES, MODALITIES, UNKNOWN, Sample
 from train.metrics import confusion, expected_calibration_error, roc_auc
 from train.settings import TrainConfig
 
@@ -119,18 +119,15 @@ def calibrate(val: list[Sample], logits: dict[str, np.ndarray], tc: TrainConfig)
     lesion = {m: _modality_calibration(labels[mask], lesion_logits[mask], tc)
               for m in MODALITIES if (mask := malignancy_mask(val, m)).any()}
     pooled = _modality_calibration(labels[known], lesion_logits[known], tc)
-    predicted_clinical = sigmoid(logits["modality_logit"].ravel()) >= 0.5
-    predicted = np.where(predicted_clinical, CLINICAL, DERMOSCOPIC)
+    predicted_clinical = sigmoid(logits["modality_logit"].ravel()) >= MODALITY_THRESHOLD
+    served = {m: lesion.get(m, pooled) for m in MODALITIES}  # a modality without validation lesions: pooled
     report: dict[str, Any] = {"gate": {"lesion_acceptance": gate_at.sensitivity,
                                        "non_lesion_rejection": gate_at.specificity}}
     true_modality = np.array([s.modality for s in val])
     for m in lesion:
         mask = known & (true_modality == m)
-        per = np.array([sigmoid(z / lesion[p].temperature) for z, p in zip(lesion_logits[mask], predicted[mask],
-                                                                           strict=True)], dtype=np.float64)
-        chosen = [lesion[p] for p in predicted[mask]]
-        refer = np.array([c.refer for c in chosen])
-        high = np.array([c.high for c in chosen])
+        # As serving judges: under the calibration of the predicted modality.
+        per, refer, high = calibrated_malignancy(lesion_logits[mask], predicted_clinical[mask], served)
         y = labels[mask].astype(bool)
         report[m] = {
             "n": int(mask.sum()), "roc_auc": roc_auc(y, per),
@@ -138,7 +135,7 @@ def calibrate(val: list[Sample], logits: dict[str, np.ndarray], tc: TrainConfig)
             "specificity_refer": float(np.mean(per[~y] < refer[~y])),
             "sensitivity_high": float(np.mean(per[y] >= high[y])),
             "specificity_high": float(np.mean(per[~y] < high[~y])),
-            "modality_accuracy": float(np.mean(predicted[mask] == m)),
+            "modality_accuracy": float(np.mean(predicted_clinical[mask] == (m == CLINICAL))),
             "pooled_calibration": _at_thresholds(y, sigmoid(lesion_logits[mask] / pooled.temperature), pooled),
         }
 

@@ -1,11 +1,15 @@
 """Temperature scaling and threshold choice."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from inference.judge import sigmoid
-from train.calibrate import fit_temperature, threshold_for_sensitivity, threshold_for_specificity
+from train.calibrate import calibrate, fit_temperature, threshold_for_sensitivity, threshold_for_specificity
+from train.datasets import LESION_TYPES, Sample
 from train.metrics import confusion
+from train.settings import TrainConfig
 
 
 def test_sigmoid_is_stable_and_symmetric():
@@ -55,3 +59,39 @@ def test_confidence_threshold_keeps_the_wanted_precision():
     assert confidence_threshold(correct, confidence, 0.8) == 0.6
     assert confidence_threshold(correct, confidence, 1.0) == 0.8
     assert confidence_threshold(np.zeros(3, bool), confidence[:3], 0.5) == 1.0  # never right: never shown
+
+
+def _validation_set(n: int = 400, seed: int = 3):
+    """Lesions of both modalities, the modality head right 80% of the time."""
+    rng = np.random.default_rng(seed)
+    samples, lesion, modality, gate = [], [], [], []
+    for i in range(n):
+        clinical = i % 2 == 1
+        label = int(rng.random() < 0.4)
+        kind = LESION_TYPES.index("melanoma" if label else "nevus")
+        modality_name = "clinical" if clinical else "dermoscopic"
+        samples.append(Sample(Path(f"{i}.jpg"), label, f"g{i}", "test", kind, modality_name))
+        lesion.append(rng.normal(1.5 if label else -1.0, 1.0 + clinical))  # clinical logits: wider, less separable
+        modality.append((2.0 if clinical else -2.0) * (1 if rng.random() < 0.8 else -1))
+        gate.append(rng.normal(3.0, 1.0))
+    types = rng.normal(0.0, 1.0, (n, len(LESION_TYPES)))
+    logits = {"gate_logit": np.array(gate), "lesion_logit": np.array(lesion), "modality_logit": np.array(modality),
+              "type_logits": types}
+    return samples, logits
+
+
+def test_reported_numbers_apply_the_thresholds_of_the_predicted_modality():
+    samples, logits = _validation_set()
+    cal = calibrate(samples, logits, TrainConfig())
+    assert set(cal.lesion) == {"dermoscopic", "clinical"}
+    for m in ("dermoscopic", "clinical"):
+        index = [i for i, s in enumerate(samples) if s.modality == m]
+        y = np.array([samples[i].label for i in index], dtype=bool)
+        served = [cal.lesion["clinical" if logits["modality_logit"][i] > 0 else "dermoscopic"] for i in index]
+        p = np.array([sigmoid(logits["lesion_logit"][i] / c.temperature) for i, c in zip(index, served, strict=True)])
+        refer = np.array([c.refer for c in served])
+        report = cal.validation[m]
+        assert report["n"] == len(index)
+        assert report["sensitivity_refer"] == pytest.approx(np.mean(p[y] >= refer[y]))
+        assert report["specificity_refer"] == pytest.approx(np.mean(p[~y] < refer[~y]))
+        assert report["modality_accuracy"] == pytest.approx(0.8, abs=0.1)
