@@ -1,32 +1,25 @@
-"""Two webhook replicas sharing one SQLite file behind a round-robin balancer, fed by the emulator's webhook
-delivery; one is SIGKILLed while it handles a photo, and every user still gets exactly one reply per photo (the
-photos sent after the kill go to the replica still up)."""
+"""Webhook replicas sharing one SQLite file behind a round-robin balancer, fed by the emulator's webhook delivery:
+one is SIGKILLed while it handles photos, and every user still gets exactly one reply per photo (the photos sent
+after the kill go to the replica still up); `skinbot loadtest --replicas 2` loses and duplicates nothing."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
+import json
 from pathlib import Path
 
 import aiohttp
 
-from playground.balancer import RoundRobin
-from playground.botprocess import BotProcess
 from playground.client import Chat, ChatClient
 from playground.faults import Fault
+from playground.fleet import Fleet
 from playground.server import Emulator
-from playground.world import Webhook
-from tests.e2e.conftest import IMAGES, REPO, SECRET_ENV, TOKEN, WEBHOOK_SECRET, Stack, assert_no_secrets, write_config
+from skinbot.cli import main
+from tests.e2e.conftest import IMAGES, REPO, SECRET_ENV, TOKEN, Stack, assert_no_secrets, write_config
 
 USERS = 6
 PHOTOS = sorted(IMAGES.glob("[bm]*_*.jpg"))
 CLAIM_S = 3.0  # a killed replica's updates are taken over after this
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def send_and_count(chat: Chat, photo: Path) -> int:
@@ -44,19 +37,14 @@ async def until(predicate, seconds: float = 30.0) -> None:
 
 
 async def test_a_replica_killed_mid_update_leaves_every_photo_answered_exactly_once(tmp_path):
-    config = write_config(tmp_path, {"bot": {"mode": "webhook", "webhook_url": "https://bot.example/hook",
-                                             "webhook_listen": "127.0.0.1", "webhook_claim_s": CLAIM_S}})
+    config = write_config(tmp_path, {"bot": {"webhook_claim_s": CLAIM_S}})
     emulator = Emulator(token=TOKEN, webhook_timeout_s=30.0, webhook_retry_s=0.3)
     await emulator.start()
-    db = tmp_path / "skinbot.db"
-    bots = [BotProcess(emulator, db, tmp_path / f"bot{i}.log", config, REPO, verbose=True, env=SECRET_ENV,
-                       webhook_port=free_port()) for i in range(2)]
-    balancer = RoundRobin([f"http://127.0.0.1:{bot.webhook_port}" for bot in bots])
-    await balancer.start()
+    fleet = Fleet(emulator, tmp_path, config, REPO, replicas=2, verbose=True, env=SECRET_ENV)
+    assert fleet.balancer is not None
+    balancer, (doomed, survivor) = fleet.balancer, fleet.bots
     try:
-        for bot in bots:  # one after the other: the first creates the database
-            await bot.start()
-        await emulator.world.set_webhook(Webhook(url=f"{balancer.url}/hook", secret_token=WEBHOOK_SECRET))
+        await fleet.start()
         async with aiohttp.ClientSession() as session:
             client = ChatClient(emulator.url, session)
             chats = [await client.new_chat(f"replica-{i}", "en") for i in range(USERS)]
@@ -65,24 +53,36 @@ async def test_a_replica_killed_mid_update_leaves_every_photo_answered_exactly_o
             first = asyncio.gather(*(send_and_count(chat, PHOTOS[i % len(PHOTOS)]) for i, chat in enumerate(chats)))
             await until(lambda: emulator.calls["download"] == USERS)
             assert balancer.in_flight[balancer.backends[0]] > 0
-            await bots[0].kill()  # mid-update: its photos are claimed and unanswered
+            await doomed.kill()  # mid-update: its photos are claimed and unanswered
             replies = list(await first)
             # then new users (a second photo of the same user would also get "is this the same spot?")
             later = [await client.new_chat(f"after-{i}", "en") for i in range(USERS)]
             replies += await asyncio.gather(*(send_and_count(chat, PHOTOS[(i + 1) % len(PHOTOS)])
                                               for i, chat in enumerate(later)))
-        assert await bots[1].stop() == 0
+        assert await survivor.stop() == 0
     finally:
-        for bot in bots:
-            await bot.kill()
-        await balancer.stop()
+        await fleet.stop()
         await emulator.stop()
     assert replies == [1] * (2 * USERS)
     # the killed replica's updates were re-sent, refused by the other while their claim held, then handled by it
     assert emulator.world.webhook_error is not None
     assert (balancer.backends[1], 503) in balancer.answers
-    stack = Stack(emulator, client, bots[1], db)
+    stack = Stack(emulator, client, survivor, fleet.db_path)
     assert stack.rows("SELECT COUNT(*) FROM assessments") == [(2 * USERS,)]
     assert stack.rows("SELECT COUNT(*) FROM updates WHERE done_at IS NULL") == [(0,)]
-    for bot in bots:
+    for bot in fleet.bots:
         assert_no_secrets(bot.log_path)
+
+
+def test_loadtest_against_two_webhook_replicas_delivers_every_reply_once(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(REPO)
+    report_path = tmp_path / "report.json"
+    code = main(["--config", str(write_config(tmp_path, {})), "loadtest", "--replicas", "2", "--users", "4",
+                 "--photos", "1", "--think", "0.2", "--ramp", "0.5", "--p95-target-ms", "5000",
+                 "--json", str(report_path)])
+    printed = capsys.readouterr().out
+    report = json.loads(report_path.read_text())
+    assert report["replicas"] == 2 and report["expected_replies"] > 4
+    assert report["received_replies"] == report["expected_replies"]
+    assert report["lost_replies"] == 0 and report["duplicated_replies"] == 0
+    assert code == 0 and "2 webhook replica(s)" in printed and "targets met" in printed
