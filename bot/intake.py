@@ -209,8 +209,8 @@ class WebhookReceiver:
         if claim == "busy":
             logger.info("webhook: update %d is being handled by another replica", update.update_id)
             return _retry_later("being handled")
-        if claim == "claimed":
-            await self._handle(update)
+        if claim == "claimed" and not await self._handle(update):
+            return _retry_later("shutting down")
         return web.Response(status=200)
 
     async def health(self, request: web.Request) -> web.Response:
@@ -240,13 +240,25 @@ class WebhookReceiver:
             logger.warning("shutdown: cancelled %d webhook update(s) still running after %.1f s; Telegram re-sends "
                            "them", len(late), timeout_s)
 
-    async def _handle(self, update: Update) -> None:
+    async def _handle(self, update: Update) -> bool:
         """Run the handlers (`SkinbotApplication.process_update`: its error handler catches their failures, and it
-        marks the update done) in a task of its own, so that a shutdown can wait for it and cancel it."""
+        marks the update done) in a task of its own, so that a shutdown can wait for it and cancel it; False if the
+        shutdown did (then Telegram must re-send it)."""
         task = asyncio.create_task(self.application.process_update(update), name=f"webhook-update-{update.update_id}")
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
-        await task
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # this request itself is being cancelled
+            if self._closing:
+                return False
+            # Stopped by its user's /forget (`Work.exclusive`): handled, as far as Telegram is concerned, since a
+            # copy re-sent now would be handled anew after their data was deleted.
+            logger.info("webhook: update %d was stopped by its user's /forget", update.update_id)
+        return True
 
     def _parse(self, body: bytes) -> Update:
         try:
