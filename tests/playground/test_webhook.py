@@ -1,5 +1,6 @@
 """Webhook delivery as Telegram does it: per chat one update at a time and in order, chats concurrently, re-sent
-after an error or a timeout, with the secret header; getUpdates refused while a webhook is set."""
+after an error or a timeout, with the secret header; getUpdates refused while a webhook is set. And the round-robin
+balancer that puts several replicas behind one webhook URL."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
+import aiohttp
 import pytest
 import telegram
 from aiohttp import web
 from telegram.error import BadRequest, Conflict
 
+from playground.balancer import RoundRobin
 from playground.server import Emulator
 from tests.playground.conftest import TOKEN
 
 SECRET = "hook-Secret_1"
+SECRET_HEADER = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
 
 
 class Receiver:
@@ -154,3 +158,36 @@ async def test_set_webhook_refuses_bad_urls_secrets_and_connection_counts(fast_e
             with pytest.raises(BadRequest, match=message):
                 await bot.set_webhook(**kwargs)
         assert (await bot.get_webhook_info()).url == ""
+
+
+async def test_the_balancer_takes_turns_skips_a_replica_that_is_down_and_answers_502_for_a_broken_one():
+    receiver = Receiver(lambda _: (200, 0.0))
+
+    async def broken(request: web.Request) -> web.Response:
+        assert request.transport is not None
+        request.transport.abort()  # a replica killed while handling the update
+        raise asyncio.CancelledError
+
+    app = web.Application()
+    app.add_routes([web.post("/hook", broken)])
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    async with listening(receiver) as url:
+        live = url.removesuffix("/hook")
+        dying = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        balancer = RoundRobin([live, "http://127.0.0.1:1", dying])  # nothing listens on port 1
+        await balancer.start()
+        try:
+            statuses = []
+            async with aiohttp.ClientSession() as http:
+                for n in range(3):
+                    body = {"update_id": n, "message": {"chat": {"id": 7}}}
+                    async with http.post(f"{balancer.url}/hook", json=body, headers=SECRET_HEADER) as response:
+                        statuses.append(response.status)
+        finally:
+            await balancer.stop()
+            await runner.cleanup()
+    # 1st: the live one; 2nd: port 1 refuses, so the next (the dying one) gets it and breaks; 3rd: the live one
+    assert statuses == [200, 502, 200]
+    assert receiver.received == [(7, 0, SECRET), (7, 2, SECRET)]
