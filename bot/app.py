@@ -4,7 +4,7 @@ Robustness: AIORateLimiter retries 429s after `retry_after` and `bot.retry` retr
 timeouts and 5xx answers; HTTPXRequest timeouts bound every call; updates come in through the update journal
 (`bot.intake`), so each is handled once even across kills and replays; a global error handler apologises for
 anything else; shutdown takes at most `bot.shutdown_timeout_s` (updates still running then are cancelled and
-replayed on the next start).
+replayed on the next start, or, for a webhook replica, re-sent by Telegram).
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ COMMANDS: tuple[str, ...] = (
 )
 # Only new messages in private chats are handled; edits and group chatter are not (see `other.ignore`).
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+# The update types the handlers act on: what a webhook asks Telegram for (`skinbot webhook set`); edits, which
+# the handlers ignore on purpose, are not worth a request each.
+HANDLED_UPDATES: tuple[str, ...] = (Update.MESSAGE, Update.CALLBACK_QUERY)
 JOURNAL_KEEP_S = 7 * 86400  # handled update ids are kept this long to recognise replays (Telegram: 24 h at most)
 
 
@@ -200,16 +203,18 @@ async def _set_commands(application: BotApplication, catalog: Catalog) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(application: BotApplication) -> AsyncIterator[BotApplication]:
-    """Initialise the application (with its post-init: storage, commands, reminders) and start it; on exit stop
-    and shut down cleanly. Update fetching is not started here (see `serve`)."""
+async def running(application: BotApplication, *, replay: bool = True) -> AsyncIterator[BotApplication]:
+    """Initialise the application (with its post-init: storage, commands, reminders) and start it, replaying the
+    journal's unfinished updates if `replay`; on exit stop and shut down cleanly. Update fetching is not started
+    here (see `serve`)."""
     await application.initialize()
     try:
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
         try:
-            await intake.replay_unfinished(application, services_of(application).storage)
+            if replay:
+                await intake.replay_unfinished(application, services_of(application).storage)
             yield application
         finally:
             await _stop_within(application, services_of(application).config.bot.shutdown_timeout_s)
@@ -232,17 +237,19 @@ async def _stop_within(application: BotApplication, timeout_s: float) -> None:
 
 
 async def serve(application: BotApplication, stop: asyncio.Event, *, webhook_secret: str | None = None) -> None:
-    """Run the bot in the current event loop until `stop` is set: long polling, or a webhook when configured
-    (Telegram's X-Telegram-Bot-Api-Secret-Token header is then checked against `webhook_secret`)."""
+    """Run the bot in the current event loop until `stop` is set: long polling, or a webhook replica when
+    configured (Telegram's X-Telegram-Bot-Api-Secret-Token header is then checked against `webhook_secret`).
+    A replica replays nothing at start: Telegram re-sends what no replica answered, and a replay would race the
+    replicas handling those updates now."""
     bot = services_of(application).config.bot
     if bot.mode == "webhook" and not (webhook_secret and bot.webhook_url):
         raise ConfigError("webhook mode needs bot.webhook_url and the SKINBOT_WEBHOOK_SECRET environment variable")
-    async with running(application):
+    async with running(application, replay=bot.mode == "polling"):
         storage = services_of(application).storage
         if bot.mode == "webhook":
             assert webhook_secret is not None
             await intake.serve_webhook(application, storage, stop, listen=bot.webhook_listen, port=bot.webhook_port,
-                                       path=urlparse(bot.webhook_url).path or "/", url=bot.webhook_url,
-                                       secret=webhook_secret)
+                                       path=urlparse(bot.webhook_url).path or "/", secret=webhook_secret,
+                                       claim_s=bot.webhook_claim_s, shutdown_timeout_s=bot.shutdown_timeout_s)
         else:
             await intake.poll(application, storage, stop, bot.polling_timeout_s)

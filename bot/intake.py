@@ -1,11 +1,14 @@
-"""How updates come in: long polling or a webhook, both through the update journal, so that none is lost to a kill.
+"""How updates come in: long polling (one process) or a webhook (any number of replicas); none is lost to a kill.
 
-python-telegram-bot's `Updater` confirms a `getUpdates` offset as soon as the updates are queued, before they are
-handled, and its retry backoff cannot be interrupted; so the bot polls here instead. Every update is written to the
-journal (`Storage.journal_updates`) before Telegram is told it arrived (the next offset, or the webhook's 200);
+Polling: python-telegram-bot's `Updater` confirms a `getUpdates` offset as soon as the updates are queued, before
+they are handled, and its retry backoff cannot be interrupted; so the bot polls here instead. Every update is
+written to the journal (`Storage.journal_updates`) before Telegram is told it arrived (the next offset);
 `SkinbotApplication.process_update` handles each journalled update at most once and marks it done; on start,
 `replay_unfinished` queues whatever a killed process left unfinished. Waits between retries end as soon as the bot
 is asked to stop.
+
+Webhook: each update is claimed (`Storage.claim_update`) and handled before Telegram gets its 200, so Telegram,
+which re-sends what is not answered, is the queue (see `WebhookReceiver`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ T = TypeVar("T")
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_WEBHOOK_BODY = 1024 * 1024  # an update is at most a few KB; Telegram sends one per request
+HEALTH_PATH = "/healthz"
+HEALTH_TIMEOUT_S = 2.0
 MAX_BACKOFF_S = 30.0
 
 
@@ -161,21 +166,31 @@ def _seconds(value: Any) -> float:
 
 
 class WebhookReceiver:
-    """The webhook endpoint Telegram posts updates to: checks the secret-token header (constant time), refuses
-    bodies that are not one JSON update with 400, journals the update before answering 200, and answers 200
-    without handling it again to a replayed `update_id`."""
+    """The webhook endpoint of one replica, of any number behind a load balancer, and its health check.
 
-    def __init__(self, application: BotApplication, storage: Storage, secret: str) -> None:
+    Each update is handled before Telegram gets its answer. Telegram sends a chat's next update only after the
+    answer to the previous one, so per-chat order holds across replicas; a replica that dies mid-update never
+    answers, and Telegram re-sends. The replica handling an update holds a claim on it (`Storage.claim_update`):
+    a copy re-sent meanwhile gets 503 (Telegram retries later) and, once handled, 200 without a second handling;
+    after `claim_s` a dead replica's claim expires and the next copy is handled. Telegram is the queue: nothing is
+    queued here and nothing is replayed at start.
+    """
+
+    def __init__(self, application: BotApplication, storage: Storage, secret: str, claim_s: float) -> None:
         self.application = application
         self.storage = storage
         self._secret = secret.encode()
+        self._claim_s = claim_s
+        self._handling: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     def routes(self, path: str) -> list[web.RouteDef]:
-        """The aiohttp route of the endpoint at `path`."""
-        return [web.post(path, self.receive)]
+        """The endpoint at `path` (POST, from Telegram) and the health check (GET `HEALTH_PATH`)."""
+        return [web.post(path, self.receive), web.get(HEALTH_PATH, self.health)]
 
     async def receive(self, request: web.Request) -> web.Response:
-        """One POST from Telegram."""
+        """One POST from Telegram: 403 (wrong secret), 400 (not an update; nothing stored), 503 (shutting down,
+        or the update is being handled elsewhere: Telegram re-sends it later), else 200 once it has been handled."""
         given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
         if not hmac.compare_digest(given, self._secret):
             return web.Response(status=403)
@@ -184,9 +199,66 @@ class WebhookReceiver:
         except ValueError as exc:
             logger.warning("webhook: refused a malformed update (%s)", exc)
             return web.Response(status=400, text=str(exc))
-        if not await journal_and_queue(self.application, self.storage, [update]):
-            logger.info("webhook: update %d was already received; not handled again", update.update_id)
+        if self._closing:
+            return _retry_later("shutting down")
+        try:
+            claim = await self.storage.claim_update(*journal_entry(update), lease_s=self._claim_s)
+        except Exception:  # storage unreachable (locked, disk, network): not taken, so Telegram must re-send it
+            logger.exception("webhook: could not claim update %d", update.update_id)
+            return _retry_later("storage unavailable")
+        if claim == "busy":
+            logger.info("webhook: update %d is being handled by another replica", update.update_id)
+            return _retry_later("being handled")
+        if claim == "claimed" and not await self._handle(update):
+            return _retry_later("shutting down")
         return web.Response(status=200)
+
+    async def health(self, request: web.Request) -> web.Response:
+        """For the load balancer: 200 while this replica takes updates and reaches its storage, else 503."""
+        if self._closing:
+            return _retry_later("shutting down")
+        try:
+            # Storage has no ping: a read of one row by primary key (0 is never a Telegram user id) stands in.
+            await asyncio.wait_for(self.storage.language(0), HEALTH_TIMEOUT_S)
+        except Exception as exc:  # whatever storage raises, the answer is "do not send me updates"
+            logger.warning("webhook: health check failed: storage unreachable (%s)", type(exc).__name__)
+            return _retry_later("storage unreachable")
+        return web.Response(status=200, text="ok")
+
+    async def drain(self, timeout_s: float) -> None:
+        """Stop taking updates (and report unhealthy), let those being handled finish for at most `timeout_s`,
+        then cancel the rest: unanswered, they are re-sent by Telegram and taken over once their claim expires."""
+        self._closing = True
+        running = set(self._handling)
+        if not running:
+            return
+        _, late = await asyncio.wait(running, timeout=timeout_s)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
+            logger.warning("shutdown: cancelled %d webhook update(s) still running after %.1f s; Telegram re-sends "
+                           "them", len(late), timeout_s)
+
+    async def _handle(self, update: Update) -> bool:
+        """Run the handlers (`SkinbotApplication.process_update`: its error handler catches their failures, and it
+        marks the update done) in a task of its own, so that a shutdown can wait for it and cancel it; False if the
+        shutdown did (then Telegram must re-send it)."""
+        task = asyncio.create_task(self.application.process_update(update), name=f"webhook-update-{update.update_id}")
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # this request itself is being cancelled
+            if self._closing:
+                return False
+            # Stopped by its user's /forget (`Work.exclusive`): handled, as far as Telegram is concerned, since a
+            # copy re-sent now would be handled anew after their data was deleted.
+            logger.info("webhook: update %d was stopped by its user's /forget", update.update_id)
+        return True
 
     def _parse(self, body: bytes) -> Update:
         try:
@@ -204,18 +276,25 @@ class WebhookReceiver:
         return update
 
 
+def _retry_later(why: str) -> web.Response:
+    """A non-2xx answer, so that Telegram re-sends the update later (and the load balancer tries elsewhere)."""
+    return web.Response(status=503, text=why, headers={"Retry-After": "1"})
+
+
 async def serve_webhook(application: BotApplication, storage: Storage, stop: asyncio.Event, *, listen: str,
-                        port: int, path: str, url: str, secret: str) -> None:
-    """Receive updates on listen:port/path until `stop` is set, after telling Telegram to post them to `url`."""
-    receiver = WebhookReceiver(application, storage, secret)
+                        port: int, path: str, secret: str, claim_s: float, shutdown_timeout_s: float) -> None:
+    """Serve the webhook endpoint on listen:port/path until `stop` is set, then drain it (see
+    `WebhookReceiver.drain`). Telegram's webhook is registered once per deployment (`skinbot webhook set`), not
+    by each replica."""
+    receiver = WebhookReceiver(application, storage, secret, claim_s)
     app = web.Application(client_max_size=MAX_WEBHOOK_BODY)
     app.add_routes(receiver.routes(path))
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)  # handlers are drained before cleanup
     await runner.setup()
     try:
         await web.TCPSite(runner, listen, port).start()
-        await _until_done(lambda: application.bot.set_webhook(url, secret_token=secret,
-                                                              allowed_updates=Update.ALL_TYPES), stop, "setWebhook")
+        logger.info("webhook replica listening on %s:%d%s", listen, port, path)
         await stop.wait()
+        await receiver.drain(shutdown_timeout_s)
     finally:
         await runner.cleanup()

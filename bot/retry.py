@@ -44,11 +44,20 @@ async def with_retries(call: Callable[[], Awaitable[T]], retries: int, backoff_s
 # retry of one would also hold every other call back (AIORateLimiter pauses all requests while it waits), so a
 # rate-limited button answer would delay the edit that shows the user the next question.
 BEST_EFFORT_ENDPOINTS = frozenset({"answerCallbackQuery", "sendChatAction"})
+# Telegram's flood limits count messages sent to chats (about 30 a second overall, 20 a minute per group), so only
+# these wait for the throttle: every send* method but sendChatAction, and copies and forwards. Edits, button
+# answers, getFile, setMyCommands and the like go straight through (a 429 is still retried after its retry_after).
+FORWARDING_ENDPOINTS = frozenset({"copyMessage", "copyMessages", "forwardMessage", "forwardMessages"})
+
+
+def is_message_to_chat(endpoint: str) -> bool:
+    """True for the Bot API methods that send a message to a chat (those Telegram's flood limits count)."""
+    return endpoint in FORWARDING_ENDPOINTS or (endpoint.startswith("send") and endpoint != "sendChatAction")
 
 
 class RetryingRateLimiter(AIORateLimiter):
-    """AIORateLimiter (Telegram's rate limits, 429 retries) plus retries of transient failures; best-effort calls
-    (`BEST_EFFORT_ENDPOINTS`) go straight through."""
+    """AIORateLimiter (Telegram's rate limits, 429 retries) plus retries of transient failures. Only messages to
+    chats are throttled (`is_message_to_chat`); best-effort calls (`BEST_EFFORT_ENDPOINTS`) go straight through."""
 
     def __init__(self, *, network_retries: int, backoff_s: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -57,10 +66,14 @@ class RetryingRateLimiter(AIORateLimiter):
 
     async def process_request(self, callback: Any, args: Any, kwargs: Any, endpoint: str, data: dict[str, Any],
                               rate_limit_args: Any) -> Any:
-        """Rate-limit the call as AIORateLimiter does, and retry it on transient failures."""
+        """Rate-limit the call as AIORateLimiter does (messages to chats only), and retry it on transient
+        failures."""
         if endpoint in BEST_EFFORT_ENDPOINTS:
             return await callback(*args, **kwargs)
+        # AIORateLimiter throttles a call by the chat_id in `data`; without one it only retries 429s.
+        limited_by = data if is_message_to_chat(endpoint) else {}
         return await with_retries(
-            lambda: AIORateLimiter.process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args),
+            lambda: AIORateLimiter.process_request(self, callback, args, kwargs, endpoint, limited_by,
+                                                   rate_limit_args),
             self._network_retries, self._backoff_s, endpoint,
         )

@@ -29,6 +29,10 @@ class BotConfig:
     webhook_url: str = ""
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
+    # A webhook replica holds each update it handles this long (`Storage.claim_update`): a copy Telegram re-sends
+    # meanwhile is refused (503) by every replica; after it, a replica that died mid-update is taken over. Longer
+    # than the slowest handling: a photo's wait for a slot (photo_wait_s), its download, analysis and replies.
+    webhook_claim_s: float = 120.0
     photo_rate_limit_per_minute: int = 6
     max_photo_bytes: int = 20_000_000
     reminder_months: tuple[int, ...] = (1, 3)

@@ -3,26 +3,31 @@
 Parameters arrive as JSON, as a query string, or as form/multipart fields whose values are strings (PTB sends
 nested objects JSON-encoded in form fields); `Params` coerces them the way Telegram's server does.
 Each method is `async (world, params) -> result`; `METHODS` maps the lower-cased method name to it.
-Not emulated: groups and channels, inline mode, payments, webhooks delivery (setWebhook is only recorded), and
-Markdown parse modes (the text is kept as sent, without entities; the bot uses plain text or HTML).
+Updates reach the bot by getUpdates or, once setWebhook is called, by webhook delivery (`playground.webhook`).
+Not emulated: groups and channels, inline mode, payments, webhook certificates and IP addresses, and Markdown parse
+modes (the text is kept as sent, without entities; the bot uses plain text or HTML).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 from playground.formatting import EntityParseError, parse_html, utf16_len
 from playground.media import NotAnImageError, photo_renditions
-from playground.world import ApiError, World, bad_request
+from playground.world import ApiError, Webhook, World, bad_request
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # bots may download files up to 20 MB
+MAX_WEBHOOK_CONNECTIONS = 100
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram allows in setWebhook's secret_token
 
 
 @dataclass(frozen=True)
@@ -170,7 +175,7 @@ async def get_me(world: World, params: Params) -> Any:
 
 
 async def get_updates(world: World, params: Params) -> Any:
-    if world.webhook_url:
+    if world.webhook is not None:
         raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook "
                             "to delete the webhook first")
     limit = min(max(params.integer("limit", 100), 1), 100)
@@ -180,20 +185,47 @@ async def get_updates(world: World, params: Params) -> Any:
 
 
 async def set_webhook(world: World, params: Params) -> Any:
-    world.webhook_url = params.text("url")
+    """Register the webhook updates are then POSTed to (an empty url removes it, as on Telegram). Unlike Telegram,
+    plain http and any port are accepted: the emulator delivers to local processes, without TLS."""
+    url = params.text("url", "")
+    if not url:
+        return await delete_webhook(world, params)
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise bad_request("bad webhook: an HTTP(S) URL must be provided for webhook")
+    secret = params.text("secret_token", "")
+    if secret and not SECRET_TOKEN.fullmatch(secret):
+        raise bad_request("secret token contains unallowed characters")
+    max_connections = params.integer("max_connections", 40)
+    if not 1 <= max_connections <= MAX_WEBHOOK_CONNECTIONS:
+        raise bad_request("bad webhook: max_connections must be between 1 and 100")
+    allowed = params.structure("allowed_updates") or []
+    if not isinstance(allowed, list):
+        raise bad_request("can't parse allowed_updates JSON array")
+    if params.flag("drop_pending_updates"):
+        world.drop_pending_updates()
+    await world.set_webhook(Webhook(url=url, secret_token=secret, max_connections=max_connections,
+                                    allowed_updates=frozenset(map(str, allowed))))
     return True
 
 
 async def delete_webhook(world: World, params: Params) -> Any:
-    world.webhook_url = ""
     if params.flag("drop_pending_updates"):
         world.drop_pending_updates()
+    await world.set_webhook(None)
     return True
 
 
 async def get_webhook_info(world: World, params: Params) -> Any:
-    return {"url": world.webhook_url, "has_custom_certificate": False,
-            "pending_update_count": world.pending_updates}
+    info: dict[str, Any] = {"url": "", "has_custom_certificate": False,
+                            "pending_update_count": world.pending_updates}
+    if world.webhook is not None:
+        info.update(url=world.webhook.url, max_connections=world.webhook.max_connections)
+        if world.webhook.allowed_updates:
+            info["allowed_updates"] = sorted(world.webhook.allowed_updates)
+    if world.webhook_error is not None:
+        info.update(last_error_date=world.webhook_error[0], last_error_message=world.webhook_error[1])
+    return info
 
 
 async def send_message(world: World, params: Params) -> Any:

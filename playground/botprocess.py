@@ -13,6 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
+import aiohttp
 import psutil
 
 from playground.server import Emulator
@@ -27,7 +28,7 @@ class BotProcess:
 
     def __init__(self, emulator: Emulator, db_path: Path, log_path: Path, config_path: Path | None = None,
                  cwd: Path | None = None, *, verbose: bool = False, env: dict[str, str] | None = None,
-                 ready_method: str = "getUpdates") -> None:
+                 webhook_port: int | None = None) -> None:
         self.emulator = emulator
         self.db_path = db_path
         self.log_path = log_path
@@ -35,7 +36,8 @@ class BotProcess:
         self.cwd = cwd
         self.verbose = verbose  # `skinbot -v`: DEBUG logs, python-telegram-bot's and httpx's included
         self.extra_env = env or {}
-        self.ready_method = ready_method  # the Bot API call that shows the bot is up (setWebhook for a webhook)
+        # a webhook replica (config `bot.mode: webhook`) listens on this port, and is up once its health check is
+        self.webhook_port = webhook_port
         self._process: asyncio.subprocess.Process | None = None
 
     @property
@@ -46,14 +48,16 @@ class BotProcess:
 
     def environment(self) -> dict[str, str]:
         """The child's environment: ours plus the emulator's token and URL and the database path."""
+        port = {"SKINBOT_WEBHOOK_PORT": str(self.webhook_port)} if self.webhook_port else {}
         return {**os.environ, "TELEGRAM_BOT_TOKEN": self.emulator.token,
                 "TELEGRAM_API_BASE_URL": self.emulator.api_base_url,
                 "TELEGRAM_FILE_BASE_URL": self.emulator.file_base_url,
-                "SKINBOT_DB": str(self.db_path), "PYTHONUNBUFFERED": "1", **self.extra_env}
+                "SKINBOT_DB": str(self.db_path), "PYTHONUNBUFFERED": "1", **port, **self.extra_env}
 
     async def start(self, ready_timeout: float = 90.0) -> None:
-        """Spawn the bot and wait until it long-polls the emulator for updates (or makes its `ready_method` call)."""
-        polls_before = self.emulator.calls[self.ready_method]
+        """Spawn the bot and wait until it is up: long-polling the emulator for updates or, as a webhook replica,
+        answering its health check."""
+        polls_before = self.emulator.calls["getUpdates"]
         config_args = ["--config", str(self.config_path)] if self.config_path else []
         verbose_args = ["-v"] if self.verbose else []
         with self.log_path.open("ab") as log:
@@ -63,14 +67,23 @@ class BotProcess:
             )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ready_timeout
-        while self.emulator.calls[self.ready_method] <= polls_before:
-            if self._process.returncode is not None:
-                raise BotProcessError(f"the bot exited with code {self._process.returncode}\n{self.log_tail()}")
-            if loop.time() > deadline:
-                await self.kill()
-                raise BotProcessError(f"the bot did not poll for updates within {ready_timeout:.0f} s\n"
-                                      f"{self.log_tail()}")
-            await asyncio.sleep(0.1)
+        async with aiohttp.ClientSession() as http:
+            while not await self._ready(http, polls_before):
+                if self._process.returncode is not None:
+                    raise BotProcessError(f"the bot exited with code {self._process.returncode}\n{self.log_tail()}")
+                if loop.time() > deadline:
+                    await self.kill()
+                    raise BotProcessError(f"the bot was not up within {ready_timeout:.0f} s\n{self.log_tail()}")
+                await asyncio.sleep(0.1)
+
+    async def _ready(self, http: aiohttp.ClientSession, polls_before: int) -> bool:
+        if self.webhook_port is None:
+            return self.emulator.calls["getUpdates"] > polls_before
+        try:
+            async with http.get(f"http://127.0.0.1:{self.webhook_port}/healthz") as response:
+                return response.status == 200
+        except aiohttp.ClientError:
+            return False
 
     async def stop(self, timeout: float = 20.0) -> int:
         """SIGTERM (the bot's clean shutdown), then SIGKILL if it takes longer than `timeout`; the exit code."""

@@ -1,5 +1,5 @@
 """The load test: N simulated users at once, each sending photos and answering the questionnaire by buttons,
-against the real bot (a child process) through the emulator.
+against the real bot (a child process, or several webhook replicas behind a balancer) through the emulator.
 
 Every user action expects exactly one reply (a new message for a photo, an in-place edit for a button). A reply
 that does not come within the timeout is lost; any extra reply is a duplicate. Latency is measured on the
@@ -24,8 +24,8 @@ import aiohttp
 import numpy as np
 from PIL import Image
 
-from playground.botprocess import BotProcess
 from playground.client import Chat, ChatClient, buttons, message_text
+from playground.fleet import Fleet
 from playground.server import Emulator
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ class LoadSpec:
     ramp_s: float = 10.0  # users start one after another, evenly over this many seconds
     as_file: bool = False  # send the photos as files (uncompressed documents), not as photos
     busy_texts: frozenset[str] = frozenset()  # the bot's "busy, try again" replies, counted apart
+    replicas: int = 0  # 0: one bot long-polling; N: N webhook replicas behind a round-robin balancer
 
 
 @dataclass
@@ -76,16 +77,18 @@ class LoadReport:
     button_p95_ms: float
     duration_s: float
     replies_per_s: float
-    bot_peak_rss_mb: float
+    bot_peak_rss_mb: float  # all the bot processes together
+    replicas: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
     def summary(self) -> str:
         """The report as a few human-readable lines."""
+        intake = f", {self.replicas} webhook replica(s)" if self.replicas else ""
         return "\n".join([
             f"users {self.users} x {self.photos_per_user} photo(s) + questionnaire, think time {self.think_s:g} s, "
-            f"ramp-up {self.ramp_s:g} s",
+            f"ramp-up {self.ramp_s:g} s{intake}",
             f"replies: {self.received_replies} received / {self.expected_replies} expected "
             f"({self.lost_replies} lost, {self.duplicated_replies} duplicated, {self.busy_replies} 'busy, try again')",
             f"photo -> reply latency: p50 {self.photo_p50_ms:.0f} ms, p95 {self.photo_p95_ms:.0f} ms",
@@ -209,9 +212,9 @@ async def simulate_user(client: ChatClient, index: int, spec: LoadSpec) -> tuple
     return chat, tally
 
 
-async def _sample_rss(bot: BotProcess, peak: list[int], stop: asyncio.Event) -> None:
+async def _sample_rss(fleet: Fleet, peak: list[int], stop: asyncio.Event) -> None:
     while not stop.is_set():
-        peak[0] = max(peak[0], bot.rss_bytes())
+        peak[0] = max(peak[0], fleet.rss_bytes())
         try:
             await asyncio.wait_for(stop.wait(), RSS_SAMPLE_EVERY_S)
         except TimeoutError:
@@ -219,16 +222,17 @@ async def _sample_rss(bot: BotProcess, peak: list[int], stop: asyncio.Event) -> 
 
 
 async def run_load(spec: LoadSpec, config_path: Path | None, cwd: Path | None = None) -> LoadReport:
-    """Start the emulator and the bot (fresh database), run every user at once, stop both, and report."""
+    """Start the emulator and the bot or its replicas (fresh database), run every user at once, stop them all, and
+    report."""
     emulator = Emulator(token=TOKEN)
     await emulator.start()
     with tempfile.TemporaryDirectory(prefix="skinbot-loadtest-") as scratch:
-        bot = BotProcess(emulator, Path(scratch) / "load.db", Path(scratch) / "bot.log", config_path, cwd)
+        fleet = Fleet(emulator, Path(scratch), config_path, cwd, replicas=spec.replicas)
         peak = [0]
         stop_sampling = asyncio.Event()
         try:
-            await bot.start()
-            sampler = asyncio.create_task(_sample_rss(bot, peak, stop_sampling))
+            await fleet.start()
+            sampler = asyncio.create_task(_sample_rss(fleet, peak, stop_sampling))
             connector = aiohttp.TCPConnector(limit=0)
             async with aiohttp.ClientSession(connector=connector) as session:
                 client = ChatClient(emulator.url, session)
@@ -240,7 +244,7 @@ async def run_load(spec: LoadSpec, config_path: Path | None, cwd: Path | None = 
             stop_sampling.set()
             await sampler
         finally:
-            await bot.stop()
+            await fleet.stop()
             await emulator.stop()
     tallies = [tally for _, tally in results]
     expected = sum(t.expected for t in tallies)
@@ -256,7 +260,7 @@ async def run_load(spec: LoadSpec, config_path: Path | None, cwd: Path | None = 
         photo_p50_ms=percentile_ms(photo, 50), photo_p95_ms=percentile_ms(photo, 95),
         button_p50_ms=percentile_ms(button, 50), button_p95_ms=percentile_ms(button, 95),
         duration_s=duration, replies_per_s=received / duration if duration > 0 else 0.0,
-        bot_peak_rss_mb=peak[0] / 1e6 if peak[0] else 0.0,
+        bot_peak_rss_mb=peak[0] / 1e6 if peak[0] else 0.0, replicas=spec.replicas,
     )
 
 

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def pointed_at(config: Config, emulator: Emulator) -> Config:
-    """`config` with the bot long-polling the emulator (the emulator does not call webhooks)."""
+    """`config` with the bot long-polling the emulator (one bot in this process: no need for a webhook)."""
     bot = dataclasses.replace(config.bot, api_base_url=emulator.api_base_url, file_base_url=emulator.file_base_url,
                               mode="polling")
     return dataclasses.replace(config, bot=bot)

@@ -3,6 +3,7 @@ the chat API and the web page, all on one loopback port.
 
     emulator = Emulator(token="123:ABC")
     await emulator.start()            # port 0 picks a free port; see emulator.url
+    # the bot long-polls emulator.api_base_url, or calls setWebhook there to have updates POSTed to it
     emulator.faults.add(Fault("429", method="sendMessage", retry_after=1))
     ...
     await emulator.stop()
@@ -23,6 +24,7 @@ from playground.bot_api import METHODS, Params, Upload
 from playground.chat_api import chat_routes
 from playground.faults import Fault, FaultPlan, FaultSpecError, fault_from_json
 from playground.formatting import has_lone_surrogate
+from playground.webhook import WebhookDelivery
 from playground.world import ApiError, World
 from skinbot import resources
 
@@ -80,7 +82,8 @@ async def _read_params(request: web.Request) -> Params:
 class Emulator:
     """A Telegram Bot API emulator for one bot token, with its users, chats and faults."""
 
-    def __init__(self, token: str, host: str = "127.0.0.1", port: int = 0, extra_hosts: tuple[str, ...] = ()) -> None:
+    def __init__(self, token: str, host: str = "127.0.0.1", port: int = 0, extra_hosts: tuple[str, ...] = (), *,
+                 webhook_timeout_s: float = 60.0, webhook_retry_s: float = 1.0) -> None:
         bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 1
         self.token = token
         self.host = host
@@ -89,6 +92,7 @@ class Emulator:
         self.world = World(bot_id=bot_id, bot_username="skinbot_playground_bot")
         self.faults = FaultPlan()
         self.calls: Counter[str] = Counter()
+        self.webhook = WebhookDelivery(self.world, webhook_timeout_s, webhook_retry_s)
         self._runner: web.AppRunner | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------------------------
@@ -100,10 +104,12 @@ class Emulator:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
+        await self.webhook.start()
 
     async def stop(self) -> None:
-        """Close every connection (ending long polls) and stop listening."""
+        """Stop webhook delivery, close every connection (ending long polls) and stop listening."""
         if self._runner is not None:
+            await self.webhook.stop()
             await self._runner.cleanup()
             self._runner = None
 

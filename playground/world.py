@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import itertools
 import secrets
 import time
@@ -66,6 +67,17 @@ class Event:
         return {"seq": self.seq, "chat_id": self.chat_id, "kind": self.kind, "at": self.at, **self.payload}
 
 
+@dataclass(frozen=True)
+class Webhook:
+    """What setWebhook registered: where updates are POSTed (a bot replica, or a load balancer in front of several),
+    the secret sent with each, how many requests may be in flight at once, and which update types (empty: all)."""
+
+    url: str
+    secret_token: str = ""
+    max_connections: int = 40
+    allowed_updates: frozenset[str] = frozenset()
+
+
 @dataclass
 class _Queue:
     """Updates not yet confirmed by the bot, and who is long-polling for them."""
@@ -87,7 +99,8 @@ class World:
         self.files_by_path: dict[str, StoredFile] = {}
         self.callback_queries: dict[str, dict[str, Any]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
-        self.webhook_url = ""
+        self.webhook: Webhook | None = None
+        self.webhook_error: tuple[int, str] | None = None  # (Unix time, message) of the last failed delivery
         self.events: list[Event] = []
         self._chat_events: defaultdict[int, list[Event]] = defaultdict(list)
         # one condition per chat, so that a change wakes only the pollers of that chat
@@ -258,7 +271,7 @@ class World:
                 if generation != queue.poll_generation:
                     raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only "
                                         "one bot instance is running")
-                ready = [u for u in queue.pending if not allowed or _update_type(u) in allowed][:limit]
+                ready = [u for u in queue.pending if not allowed or update_type(u) in allowed][:limit]
                 remaining = deadline - time.monotonic()
                 if ready or remaining <= 0:
                     return ready
@@ -266,6 +279,32 @@ class World:
                     await asyncio.wait_for(self._changed.wait(), remaining)
                 except TimeoutError:
                     continue
+
+    async def set_webhook(self, webhook: Webhook | None) -> None:
+        """Register a webhook (updates are then delivered to it, see `playground.webhook`) or, with None, go back
+        to getUpdates."""
+        self.webhook = webhook
+        self.webhook_error = None
+        async with self._changed:
+            self._changed.notify_all()
+
+    def next_update_of_chat(self, chat_id: int) -> dict[str, Any] | None:
+        """The oldest queued update of a chat (webhook delivery sends a chat's updates one at a time, in order)."""
+        return next((u for u in self._queue.pending if update_chat(u) == chat_id), None)
+
+    def chats_waiting(self) -> list[int]:
+        """The chats with queued updates, the one with the oldest update first."""
+        return list(dict.fromkeys(update_chat(u) for u in self._queue.pending))
+
+    def confirm(self, update_id: int) -> None:
+        """Forget a delivered update (the webhook answered 2xx)."""
+        self._queue.pending = [u for u in self._queue.pending if u["update_id"] != update_id]
+
+    async def queue_changed(self, timeout: float) -> None:
+        """Wait until an update is queued or the webhook changes, for at most `timeout` seconds."""
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout)
 
     def drop_pending_updates(self) -> None:
         """Forget every queued update (deleteWebhook with drop_pending_updates)."""
@@ -325,8 +364,16 @@ class World:
             changed.notify_all()
 
 
-def _update_type(update: dict[str, Any]) -> str:
+def update_type(update: dict[str, Any]) -> str:
+    """An update's type: "message", "callback_query", …"""
     return next(key for key in update if key != "update_id")
+
+
+def update_chat(update: dict[str, Any]) -> int:
+    """The private chat an update belongs to (the emulator has no groups: the chat id is the user's id)."""
+    body = update[update_type(update)]
+    chat = body.get("chat") or body.get("message", {}).get("chat")
+    return int(chat["id"]) if chat else int(body["from"]["id"])
 
 
 def _same_content(old: dict[str, Any], new: dict[str, Any]) -> bool:

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "evaluate",
     "loadtest": "loadtest",
     "killtest": "killtest",
+    "webhook": "webhook",
 }
 
 

@@ -62,6 +62,7 @@ ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
     "SKINBOT_DB": ("storage", "db_path"),
     "TELEGRAM_API_BASE_URL": ("bot", "api_base_url"),
     "TELEGRAM_FILE_BASE_URL": ("bot", "file_base_url"),
+    "SKINBOT_WEBHOOK_PORT": ("bot", "webhook_port"),  # webhook replicas share one config, each on its own port
 }
 
 
@@ -88,11 +89,21 @@ def load_config(
             raw.setdefault(section, {})
             if not isinstance(raw[section], dict):
                 raise ConfigError(f"section '{section}' must be a mapping")
-            raw[section] = {**raw[section], key: env[var]}
+            raw[section] = {**raw[section], key: _env_value(var, section, key, env[var])}
     for section, values in (overrides or {}).items():
         raw[section] = {**(raw.get(section) or {}), **values}
     config: Config = _build(Config, raw, "config")
     return config
+
+
+def _env_value(var: str, section: str, key: str, text: str) -> Any:
+    """An environment variable's text as its setting's type: whole numbers are converted, the rest is text."""
+    if typing.get_type_hints(typing.get_type_hints(Config)[section])[key] is not int:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{var}: expected a whole number, got {text!r}") from None
 
 
 def anchored(config: Config, base: Path) -> Config:

@@ -34,6 +34,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--big-photo-mb", type=float, default=0.0,
                         help="instead of --images, every user sends one camera-sized JPEG of this many MB as a file "
                              "(made from the first lesion photo; for memory measurements, see docs/benchmarks.md)")
+    parser.add_argument("--webhook", action="store_true",
+                        help="the bot runs as webhook replicas (see --replicas) and the emulator posts updates to them")
+    parser.add_argument("--replicas", type=int, default=None,
+                        help="webhook replicas sharing one database behind a round-robin balancer (implies --webhook; "
+                             "default 1 with --webhook)")
     parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
     parser.set_defaults(handler=run)
 
@@ -42,9 +47,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
     """Run the load test and print its report; the exit code says whether the targets were met."""
     from playground.loadtest import IMAGE_PATTERNS, LoadSpec, busy_texts, lesion_photos, load_test
 
+    replicas = args.replicas if args.replicas is not None else int(args.webhook)
     if args.users < 1 or args.photos < 1 or args.timeout <= 0 or args.think < 0 or args.ramp < 0:
         print("skinbot loadtest: --users and --photos must be at least 1, --timeout positive, --think and --ramp >= 0",
               file=sys.stderr)
+        return 2
+    if args.replicas is not None and args.replicas < 1:
+        print("skinbot loadtest: --replicas must be at least 1", file=sys.stderr)
         return 2
     images = lesion_photos(args.images)
     if not images:
@@ -55,7 +64,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
               file=sys.stderr)
         return 2
     spec = LoadSpec(users=args.users, photos_per_user=args.photos, images=images, reply_timeout_s=args.timeout,
-                    think_s=args.think, ramp_s=args.ramp, as_file=args.as_file, busy_texts=busy_texts())
+                    think_s=args.think, ramp_s=args.ramp, as_file=args.as_file, busy_texts=busy_texts(),
+                    replicas=replicas)
     report = load_test(spec, args.config, args.big_photo_mb, announce=lambda line: print(line, flush=True))
     print(report.summary())
     if args.json is not None:

@@ -328,6 +328,7 @@ async def test_the_webhook_refuses_malformed_bodies_with_400_and_handles_a_repla
     await asyncio.wait_for(task, 10)
     assert statuses == [400, 400, 400, 400, 400, 200, 200]
     assert len(env.telegram.sent("sendMessage")) == 1
+    assert rows(env, "SELECT update_id, done_at IS NOT NULL FROM updates") == [(9, 1)]  # nothing kept of the rest
 
 
 async def test_a_rate_limited_button_answer_does_not_hold_up_the_next_question(env):

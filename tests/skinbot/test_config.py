@@ -20,6 +20,12 @@ def test_environment_overrides_apply(tmp_path):
     assert config.bot.resolved_file_base_url == "http://127.0.0.1:8081/file/bot"
 
 
+def test_each_webhook_replica_takes_its_port_from_the_environment():
+    assert load_config(Path("config.yaml"), env={"SKINBOT_WEBHOOK_PORT": "18143"}).bot.webhook_port == 18143
+    with pytest.raises(ConfigError, match="SKINBOT_WEBHOOK_PORT: expected a whole number"):
+        load_config(Path("config.yaml"), env={"SKINBOT_WEBHOOK_PORT": "eighty"})
+
+
 @pytest.mark.parametrize(
     "text, message",
     [

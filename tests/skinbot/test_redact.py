@@ -8,6 +8,8 @@ import logging
 import pytest
 from telegram import Update
 
+from playground.server import Emulator
+from skinbot import cli
 from skinbot.commands import run as run_command
 from skinbot.config import load_config
 from skinbot.redact import REDACTED, RedactingFilter, install_redaction
@@ -67,5 +69,22 @@ async def test_a_debug_run_in_webhook_mode_logs_neither_the_token_nor_the_secret
     stop.set()
     await asyncio.wait_for(task, 10)
     text = debug_log.getvalue()
-    assert "DEBUG telegram" in text and "setWebhook" in text  # the library's debug lines are there, redacted
+    assert "DEBUG telegram" in text  # the library's debug lines are there, redacted
+    assert TOKEN not in text and "TEST-TOKEN" not in text and SECRET not in text
+
+
+async def test_a_debug_webhook_set_logs_neither_the_token_nor_the_secret(debug_log, monkeypatch, capsys):
+    emulator = Emulator(token=TOKEN)
+    await emulator.start()
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("SKINBOT_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", emulator.api_base_url)
+    try:
+        # python-telegram-bot logs setWebhook's parameters, the secret among them, at DEBUG
+        assert await asyncio.to_thread(cli.main, ["-v", "webhook", "set", "--url", "https://bot.example/h"]) == 0
+    finally:
+        await emulator.stop()
+    text = debug_log.getvalue() + "".join(capsys.readouterr())
+    assert emulator.world.webhook.secret_token == SECRET  # the secret did go to Telegram
+    assert "setWebhook" in text and REDACTED in text
     assert TOKEN not in text and "TEST-TOKEN" not in text and SECRET not in text
