@@ -120,7 +120,7 @@ def format_date(catalog: Catalog, lang: Language, timestamp: float) -> str:
 
 
 def format_datetime(catalog: Catalog, lang: Language, timestamp: float) -> str:
-    """A Unix time as date and time: "1 March 2027, 2:05 pm UTC", "2027년 3월 1일 오후 2:05 (한국 시간)"."""
+    """A Unix time as date and time: "1 March 2027, 2:05 pm UTC", "2027년 3월 1일 한국 시간 오후 2:05"."""
     when = _local(timestamp, lang)
     return catalog.text(
         lang, "dates.date_time", date=format_date(catalog, lang, timestamp), hour12=(when.hour - 1) % 12 + 1,
