@@ -135,8 +135,8 @@ async def test_history_never_hides_an_urgent_check_behind_newer_rows(tmp_path):
             await chat.photo(photo)
         await chat.text("/history")
     lines = env.telegram.texts()[-1].splitlines()
-    assert re.fullmatch(r"지금까지 드린 조언 중 가장 급한 것\(20\d\d년 \d{1,2}월 \d{1,2}일 한국 시간 오[전후] \d{1,2}:\d\d\): "
-                        r"2주 안에 피부과 진료를 받으세요\. .*", lines[0])
+    assert re.fullmatch(r"지금까지 드린 조언 중 가장 급한 것\(20\d\d년 \d{1,2}월 \d{1,2}일 "
+                        r"한국 시간 오[전후] \d{1,2}:\d\d\): 2주 안에 피부과 진료를 받으세요\. .*", lines[0])
     listed = [line for line in lines if line.startswith("• ")]
     assert len(listed) == env.config.bot.history_limit
     assert listed[0].endswith("위험도 낮음, 질문을 끝내지 않아서 아직 조언이 없어요")
