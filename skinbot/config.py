@@ -59,7 +59,7 @@ class Config:
 # Environment variable -> (section, key). Secrets are not here: they are read where they are used.
 ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
     "SKINBOT_DATA": ("data", "root"),
-    "SKINBOT_DB": ("storage", "db_path"),
+    "SKINBOT_DB_URL": ("storage", "url"),
     "TELEGRAM_API_BASE_URL": ("bot", "api_base_url"),
     "TELEGRAM_FILE_BASE_URL": ("bot", "file_base_url"),
     "SKINBOT_WEBHOOK_PORT": ("bot", "webhook_port"),  # webhook replicas share one config, each on its own port
@@ -109,7 +109,9 @@ def _env_value(var: str, section: str, key: str, text: str) -> Any:
 def anchored(config: Config, base: Path) -> Config:
     """`config` with every relative path (models, data, database, ...) taken from `base`, the skinbot home, so that
     commands behave the same from any working directory."""
-    return typing.cast(Config, _anchored(config, base))
+    paths = typing.cast(Config, _anchored(config, base))
+    # A SQLite database URL names a file too, so a relative one is under the home like the other paths.
+    return dataclasses.replace(paths, storage=paths.storage.anchored_url(base))
 
 
 def _anchored(section: Any, base: Path) -> Any:

@@ -56,7 +56,7 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_installed(venv: Path, cwd: Path, *args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the installed `skinbot` console script in `cwd`, with SKINBOT_HOME set to `home` (or unset)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SKINBOT_HOME", "PYTHONPATH", "SKINBOT_DB")}
+    env = {k: v for k, v in os.environ.items() if k not in ("SKINBOT_HOME", "PYTHONPATH", "SKINBOT_DB_URL")}
     if home is not None:
         env["SKINBOT_HOME"] = str(home)
     return subprocess.run([str(venv / "bin" / "skinbot"), *args], cwd=cwd, env=env, capture_output=True, text=True,
