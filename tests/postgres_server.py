@@ -1,7 +1,7 @@
 """A throwaway PostgreSQL server for the tests (the PostgreSQL storage backend): `postgres_server`, a session-scoped
 fixture that starts a cluster in a temporary folder on a free loopback port, with its own socket folder, and stops
-it at the end. As root (PostgreSQL refuses to run as root) it runs as the `postgres` OS user. Import the fixture
-into a conftest to use it: `from tests.postgres_server import postgres_server as postgres_server`.
+it at the end. As root (PostgreSQL refuses to run as root) it runs as the `postgres` OS user. tests/conftest.py
+imports the fixture, so every test package can ask for it.
 
 Without the server binaries the tests that need it fail (they are not skipped) and say what to install.
 """

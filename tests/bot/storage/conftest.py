@@ -1,12 +1,12 @@
 """Fixtures of the storage tests: `storage_url` and `storage` yield each backend in turn (SQLite in a file, and a
-fresh database on the throwaway PostgreSQL server), so every contract test runs against both."""
+fresh database on the throwaway PostgreSQL server of `tests.postgres_server`), so every contract test runs against
+both."""
 
 import time
 
 import pytest
 
 from bot.storage import storage_for
-from tests.postgres_server import postgres_server as postgres_server
 
 BACKENDS = ("sqlite", "postgres")
 
