@@ -64,6 +64,9 @@ ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
     "TELEGRAM_FILE_BASE_URL": ("bot", "file_base_url"),
     "SKINBOT_WEBHOOK_PORT": ("bot", "webhook_port"),  # webhook replicas share one config, each on its own port
 }
+# Variables no longer read, with what replaces them: a deployment still setting one would otherwise run on another
+# database without a word.
+RENAMED_ENV: Mapping[str, str] = {"SKINBOT_DB": "SKINBOT_DB_URL=sqlite:///path/to/skinbot.db"}
 
 
 def load_config(
@@ -84,6 +87,9 @@ def load_config(
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of sections")
         raw = dict(loaded or {})
+    for old, new in RENAMED_ENV.items():
+        if env.get(old):
+            raise ConfigError(f"{old} is no longer read: set {new} instead")
     for var, (section, key) in ENV_OVERRIDES.items():
         if env.get(var):
             raw.setdefault(section, {})

@@ -73,3 +73,8 @@ def test_a_relative_sqlite_file_is_under_the_home_and_other_urls_are_kept(tmp_pa
         assert anchored(load_config(Path("config.yaml"), env={"SKINBOT_DB_URL": url}), home).storage.url == url
     assert anchored(load_config(Path("config.yaml"), env={"SKINBOT_DB_URL": "postgresql://h/db"}),
                     home).storage.sqlite_path is None
+
+
+def test_the_old_database_variable_is_refused_rather_than_ignored(tmp_path):
+    with pytest.raises(ConfigError, match="SKINBOT_DB is no longer read: set SKINBOT_DB_URL=sqlite:///"):
+        load_config(Path("config.yaml"), env={"SKINBOT_DB": str(tmp_path / "old.db")})
