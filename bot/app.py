@@ -37,11 +37,10 @@ from bot.downloads import FileFetcher, PhotoSlots
 from bot.handlers import buttons, commands, errors, free_text, other, photo, reminders, report
 from bot.messages import LANGUAGES, Catalog, load_catalog
 from bot.ports import Analyzer
-from bot.ratelimit import SlidingWindowLimiter
 from bot.result_cache import ResultCache
 from bot.retry import RetryingRateLimiter
 from bot.services import SERVICES_KEY, BotContext, Services, services_of
-from bot.storage import Storage
+from bot.storage import storage_for
 from bot.work import Work
 from skinbot.config import Config, ConfigError
 
@@ -136,8 +135,7 @@ def build_application(
         config=config,
         catalog=catalog or load_catalog(),
         analyzer=pipeline,
-        storage=Storage(config.storage.db_path),
-        photo_limiter=SlidingWindowLimiter(bot.photo_rate_limit_per_minute, 60.0),
+        storage=storage_for(config.storage.url),
         photo_slots=PhotoSlots(bot.photo_slots, bot.photo_queue_limit, bot.photo_wait_s),
         files=FileFetcher(application.bot.base_file_url, timeout, bot.photo_slots, file_transport),
         work=Work(),
@@ -177,12 +175,12 @@ async def _post_init(application: BotApplication) -> None:
                                         first=86400, name="prune-update-journal")
     await _set_commands(application, s.catalog)
     count = await reminders.reschedule_pending(application)
-    logger.info("bot ready (storage %s, %d pending reminder(s))", s.storage.path, count)
+    logger.info("bot ready (storage %s, %d pending reminder(s))", s.storage.location, count)
 
 
 async def _prune_journal(application: BotApplication) -> None:
     pruned = await services_of(application).storage.prune_updates(JOURNAL_KEEP_S)
-    logger.debug("pruned %d handled update id(s) from the journal", pruned)
+    logger.debug("pruned %d old row(s): handled update ids, albums, photo admissions", pruned)
 
 
 async def _post_shutdown(application: BotApplication) -> None:

@@ -15,7 +15,6 @@ from bot.messages import Catalog, Language, language_for
 from bot.model_facts import ModelFacts
 from bot.nlu import IntentIndex
 from bot.ports import Analyzer
-from bot.ratelimit import SlidingWindowLimiter
 from bot.result_cache import ResultCache
 from bot.storage import Storage
 from bot.work import Work
@@ -26,14 +25,14 @@ SERVICES_KEY = "skinbot.services"
 
 @dataclass(frozen=True)
 class Services:
-    """Config, message catalog, analyser, storage, the photo rate limit and slots, downloads, work in flight,
-    and the photos behind recent results; the catalog's intent index, built once, on the first question."""
+    """Config, message catalog, analyser, storage (which also keeps the photo rate limit), the photo slots,
+    downloads, work in flight, and the photos behind recent results; the catalog's intent index, built once, on the
+    first question."""
 
     config: Config
     catalog: Catalog
     analyzer: Analyzer
     storage: Storage
-    photo_limiter: SlidingWindowLimiter
     photo_slots: PhotoSlots
     files: FileFetcher
     work: Work

@@ -3,6 +3,7 @@ Imports only the shared vocabulary; `skinbot.config` loads these with the other 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -66,11 +67,36 @@ class BotConfig:
         return f"{head}/file/{tail}" if sep else f"{base}/file"
 
 
+SQLITE_URL_PREFIX = "sqlite:///"
+
+
 @dataclass(frozen=True)
 class StorageConfig:
-    db_path: Path = Path("skinbot.db")
+    # sqlite:///skinbot.db (relative: under the skinbot home) or sqlite:////absolute/path.db for one process;
+    # postgresql://user@host/db (the `scale` extra) when several webhook replicas share the state.
+    url: str = f"{SQLITE_URL_PREFIX}skinbot.db"
     keep_photos: bool = False
     photos_dir: Path = Path("photos")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file `url` names; None when it names another backend."""
+        return sqlite_path(self.url)
+
+    def anchored_url(self, base: Path) -> StorageConfig:
+        """This config with a relative SQLite file taken from `base` (other URLs are left as they are)."""
+        path = self.sqlite_path
+        if path is None or path.is_absolute():
+            return self
+        return dataclasses.replace(self, url=f"{SQLITE_URL_PREFIX}{base / path}")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a `sqlite:///path` URL (three slashes, then a relative path or a fourth slash and an absolute
+    one); None for any other URL, or for one without a path."""
+    if not url.startswith(SQLITE_URL_PREFIX) or len(url) == len(SQLITE_URL_PREFIX):
+        return None
+    return Path(url[len(SQLITE_URL_PREFIX):])
 
 
 @dataclass(frozen=True)

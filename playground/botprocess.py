@@ -52,7 +52,8 @@ class BotProcess:
         return {**os.environ, "TELEGRAM_BOT_TOKEN": self.emulator.token,
                 "TELEGRAM_API_BASE_URL": self.emulator.api_base_url,
                 "TELEGRAM_FILE_BASE_URL": self.emulator.file_base_url,
-                "SKINBOT_DB": str(self.db_path), "PYTHONUNBUFFERED": "1", **port, **self.extra_env}
+                "SKINBOT_DB_URL": f"sqlite:///{self.db_path.absolute()}", "PYTHONUNBUFFERED": "1", **port,
+                **self.extra_env}
 
     async def start(self, ready_timeout: float = 90.0) -> None:
         """Spawn the bot and wait until it is up: long-polling the emulator for updates or, as a webhook replica,

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.storage.records import StorageError, StorageUnavailable
 from inference.card import ModelCardError
 from skinbot import resources
 from skinbot.config import ConfigError, anchored, load_config
@@ -29,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "loadtest": "loadtest",
     "killtest": "killtest",
     "webhook": "webhook",
+    "migrate": "migrate",
 }
 
 
@@ -78,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _reader_gone()
     except ModelCardError as exc:  # every command that serves the model: fix the setup, exit 2
         return model_unavailable(args.command, exc)
+    except StorageError as exc:  # every command that opens the database
+        return storage_unusable(args.command, exc)
     return code
 
 
@@ -85,6 +89,13 @@ def model_unavailable(command: str, exc: ModelCardError) -> int:
     """The one answer to a model that cannot be loaded: say why, and exit 2 (fix the setup, then retry)."""
     print(f"skinbot {command}: cannot load the model: {exc}", file=sys.stderr)
     return 2
+
+
+def storage_unusable(command: str, exc: StorageError) -> int:
+    """The one answer to a database that cannot be used: say why (its URL never shows a password), and exit 1 when
+    the server could not be reached (try again later), else 2 (fix the URL, or run a newer skinbot)."""
+    print(f"skinbot {command}: storage: {exc}", file=sys.stderr)
+    return 1 if isinstance(exc, StorageUnavailable) else 2
 
 
 def _reader_gone() -> int:

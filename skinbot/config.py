@@ -59,11 +59,14 @@ class Config:
 # Environment variable -> (section, key). Secrets are not here: they are read where they are used.
 ENV_OVERRIDES: Mapping[str, tuple[str, str]] = {
     "SKINBOT_DATA": ("data", "root"),
-    "SKINBOT_DB": ("storage", "db_path"),
+    "SKINBOT_DB_URL": ("storage", "url"),
     "TELEGRAM_API_BASE_URL": ("bot", "api_base_url"),
     "TELEGRAM_FILE_BASE_URL": ("bot", "file_base_url"),
     "SKINBOT_WEBHOOK_PORT": ("bot", "webhook_port"),  # webhook replicas share one config, each on its own port
 }
+# Variables no longer read, with what replaces them: a deployment still setting one would otherwise run on another
+# database without a word.
+RENAMED_ENV: Mapping[str, str] = {"SKINBOT_DB": "SKINBOT_DB_URL=sqlite:///path/to/skinbot.db"}
 
 
 def load_config(
@@ -84,6 +87,9 @@ def load_config(
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of sections")
         raw = dict(loaded or {})
+    for old, new in RENAMED_ENV.items():
+        if env.get(old):
+            raise ConfigError(f"{old} is no longer read: set {new} instead")
     for var, (section, key) in ENV_OVERRIDES.items():
         if env.get(var):
             raw.setdefault(section, {})
@@ -109,7 +115,9 @@ def _env_value(var: str, section: str, key: str, text: str) -> Any:
 def anchored(config: Config, base: Path) -> Config:
     """`config` with every relative path (models, data, database, ...) taken from `base`, the skinbot home, so that
     commands behave the same from any working directory."""
-    return typing.cast(Config, _anchored(config, base))
+    paths = typing.cast(Config, _anchored(config, base))
+    # A SQLite database URL names a file too, so a relative one is under the home like the other paths.
+    return dataclasses.replace(paths, storage=paths.storage.anchored_url(base))
 
 
 def _anchored(section: Any, base: Path) -> Any:

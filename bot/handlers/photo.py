@@ -32,7 +32,7 @@ from inference.assessment import Assessment
 
 logger = logging.getLogger(__name__)
 TYPING_EVERY_S = 4.0  # Telegram shows a chat action for about 5 seconds
-ALBUM_KEY = "last_album"
+RATE_WINDOW_S = 60.0  # bot.photo_rate_limit_per_minute counts the photos of the last minute
 
 
 async def photo(update: Update, context: BotContext) -> None:
@@ -63,7 +63,7 @@ async def _intake(update: Update, context: BotContext, file_id: str, file_size: 
     s = context.services
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    album = _album_position(message, context.chat_data)
+    album = await _album_position(s, update.update_id, message, user.id)
     if album == "later":
         return
     lang = await context.language()
@@ -76,7 +76,7 @@ async def _intake(update: Update, context: BotContext, file_id: str, file_size: 
     checked = await s.storage.assessment_of_update(user.id, update.update_id)
     data: bytes | None = None  # only for a photo checked now: a replayed update's photo was not kept
     if checked is None:  # not a replay of an update already checked before the bot stopped
-        if not s.photo_limiter.allow(user.id):
+        if not await s.storage.admit_photo(user.id, s.config.bot.photo_rate_limit_per_minute, RATE_WINDOW_S):
             await message.reply_text(s.text(lang, "photo.rate_limited"))
             return
         await s.storage.record_consent(user.id)
@@ -152,15 +152,14 @@ def _command(message: Message) -> str:
     return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if text.startswith("/") and len(text) > 1 else ""
 
 
-def _album_position(message: Message, chat_data: dict[Any, Any] | None) -> Literal["none", "first", "later"]:
-    """Albums arrive as one update per photo: the first is answered, the rest ignored. Synchronous on purpose, so
-    the album's other updates, handled concurrently, already see the mark."""
-    if message.media_group_id is None or chat_data is None:
+async def _album_position(s: Services, update_id: int, message: Message,
+                          user_id: int) -> Literal["none", "first", "later"]:
+    """Albums arrive as one update per photo, handled concurrently (maybe by different replicas): the first is
+    answered, the rest ignored. Which one is first is recorded in storage, so a replay of it is still the first."""
+    if message.media_group_id is None:
         return "none"
-    if chat_data.get(ALBUM_KEY) == message.media_group_id:
-        return "later"
-    chat_data[ALBUM_KEY] = message.media_group_id
-    return "first"
+    first = await s.storage.first_of_album(user_id, message.chat_id, message.media_group_id, update_id)
+    return "first" if first else "later"
 
 
 async def _download(bot: Bot, s: Services, file_id: str) -> bytes | None:

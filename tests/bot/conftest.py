@@ -34,7 +34,7 @@ RESULTS = {
 
 def make_config(tmp_path, **bot_fields) -> Config:
     return Config(
-        storage=StorageConfig(db_path=tmp_path / "bot.db", photos_dir=tmp_path / "photos"),
+        storage=StorageConfig(url=f"sqlite:///{tmp_path / 'bot.db'}", photos_dir=tmp_path / "photos"),
         bot=replace(BotConfig(), **bot_fields),
     )
 

@@ -16,7 +16,7 @@ import httpx
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
-from bot.storage import USER_TABLES, Storage
+from bot.storage import USER_TABLES, SqlStorage
 from inference.assessment import Assessment
 from inference.card import ModelCard, RiskCalibration
 
@@ -276,15 +276,14 @@ class Chat:
         raise AssertionError(f"no button {label!r} on screen")
 
 
-async def count_user_rows(storage: Storage, user_id: int) -> dict[str, int]:
+async def count_user_rows(storage: SqlStorage, user_id: int) -> dict[str, int]:
     """How many rows each table holds about the user: the oracle of /forget's guarantee (read straight from SQL, so
     the tests do not trust the code they check)."""
     answers = "SELECT COUNT(*) FROM answers WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?)"
     queries = {"answers": answers}
     queries.update({table: f"SELECT COUNT(*) FROM {table} WHERE user_id = ?" for table in USER_TABLES[1:]})
     counts = {}
-    for table, sql in queries.items():
-        async with storage.db.execute(sql, (user_id,)) as cursor:
-            row = await cursor.fetchone()
-        counts[table] = int(row[0]) if row is not None else 0
+    async with storage.db.reading() as conn:
+        for table, sql in queries.items():
+            counts[table] = int((await conn.execute(sql, (user_id,))).value())
     return counts

@@ -66,7 +66,7 @@ async def env(tmp_path):
 
 
 def rows(env, sql):
-    with sqlite3.connect(env.config.storage.db_path) as db:
+    with sqlite3.connect(env.config.storage.sqlite_path) as db:
         return db.execute(sql).fetchall()
 
 

@@ -26,6 +26,7 @@ async def test_forget_after_confirmation_leaves_no_row(env):
         prompt = env.telegram.last_message_id(user.user_id)
         same = [data for _, data in env.telegram.buttons(user.user_id, prompt) if not data.endswith(":new")]
         await user.press(prompt, same[0])
+        await user.photo(LOW, media_group_id=f"album-{user.user_id}")  # rows in `albums` (and `photo_admissions`)
     await chat.text("/forget")
     assert "can't be undone" in env.telegram.texts()[-1]
     await chat.press_label("Yes, delete everything")
@@ -87,6 +88,6 @@ async def test_reminders_survive_a_restart_and_are_delivered_once(tmp_path):
         sent = restarted.telegram.sent("sendMessage")
         assert [(c.params["chat_id"], c.params["text"][:5]) for c in sent] == [(50, "안녕하세요")]
         assert [r.user_id for r in await restarted.storage.pending_reminders()] == [7]
-    with sqlite3.connect(config.storage.db_path) as db:
+    with sqlite3.connect(config.storage.sqlite_path) as db:
         assert db.execute("SELECT sent_at IS NOT NULL FROM reminders WHERE id = ?", (due.id,)).fetchone() == (1,)
         assert db.execute("SELECT COUNT(*) FROM reminders WHERE id = ?", (gone.id,)).fetchone() == (0,)

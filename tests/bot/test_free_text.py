@@ -20,7 +20,7 @@ async def test_free_text_uses_the_users_last_result_and_logs_the_intent_only(env
     without = answer(question, "en", AnswerContext(model=model), catalog, index)
     assert with_result.intent == "risk_meaning" and with_result.reply != without.reply
     assert env.telegram.texts()[-1] == with_result.reply
-    with sqlite3.connect(env.config.storage.db_path) as db:
+    with sqlite3.connect(env.config.storage.sqlite_path) as db:
         assert db.execute("SELECT user_id, intent FROM question_intents").fetchall() == [(1, "risk_meaning")]
         assert question not in str(db.execute("SELECT * FROM question_intents").fetchall())
 
@@ -29,7 +29,7 @@ async def test_free_text_in_korean(env):
     await env.chat(language_code="ko").text("흑색종이 뭐예요?")
     reply = env.telegram.texts()[-1]
     assert any("가" <= ch <= "힣" for ch in reply)
-    with sqlite3.connect(env.config.storage.db_path) as db:
+    with sqlite3.connect(env.config.storage.sqlite_path) as db:
         assert db.execute("SELECT intent FROM question_intents").fetchall() == [("melanoma",)]
 
 

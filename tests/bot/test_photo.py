@@ -1,3 +1,4 @@
+import asyncio
 import sqlite3
 import threading
 from dataclasses import replace
@@ -6,7 +7,7 @@ import pytest
 
 from bot.app import running
 
-from .conftest import BLURRY, BROKEN, HIGH, LOW, NOT_SKIN, make_config, make_env
+from .conftest import BLURRY, BROKEN, HIGH, LOW, MEDIUM, NOT_SKIN, make_config, make_env
 
 
 async def test_ok_photo_gets_risk_in_words_meaning_and_the_offer(env):
@@ -49,7 +50,7 @@ async def test_problem_statuses_in_korean(env):
 
 async def test_the_assessment_is_stored_with_hash_and_no_photo_is_kept(env, tmp_path):
     await env.chat().photo(LOW)
-    with sqlite3.connect(env.config.storage.db_path) as db:
+    with sqlite3.connect(env.config.storage.sqlite_path) as db:
         rows = db.execute("SELECT image_sha256, status, risk, model_version, latency_ms FROM assessments").fetchall()
     (sha, status, risk, version, latency), = rows
     assert (status, risk, version) == ("ok", "low", "test-1") and len(sha) == 64 and latency >= 0
@@ -118,6 +119,15 @@ async def test_an_album_is_answered_once_and_only_the_first_photo_is_analysed(en
     await chat.photo(HIGH, media_group_id="album-1")
     texts = env.telegram.texts()
     assert len(texts) == 2 and "first one only" in texts[0] and "Result: low risk." in texts[1]
+    assert len(env.analyzer.threads) == 1
+
+
+async def test_an_album_handled_all_at_once_is_answered_once(env):
+    chat = env.chat()
+    await asyncio.gather(*(chat.photo(data, media_group_id="album-2") for data in (LOW, MEDIUM, HIGH)))
+    texts = env.telegram.texts()
+    assert sum("first one only" in text for text in texts) == 1
+    assert sum("Result:" in text for text in texts) == 1
     assert len(env.analyzer.threads) == 1
 
 

@@ -9,7 +9,7 @@ from .conftest import HIGH, LOW, MEDIUM, make_config, make_env
 
 
 def rows(env, sql):
-    with sqlite3.connect(env.config.storage.db_path) as db:
+    with sqlite3.connect(env.config.storage.sqlite_path) as db:
         return db.execute(sql).fetchall()
 
 

@@ -28,7 +28,7 @@ BUSY = "I'm checking a lot of photos right now. Please send yours again in a min
 
 
 def rows(env, sql, *params):
-    with sqlite3.connect(env.config.storage.db_path) as db:
+    with sqlite3.connect(env.config.storage.sqlite_path) as db:
         return db.execute(sql, params).fetchall()
 
 
@@ -139,7 +139,7 @@ async def test_a_photo_checked_just_before_a_kill_is_answered_on_start_without_a
         await chat.photo(HIGH)
         photo_update = chat.last_update
     # As if the process had died after storing the check and before replying: the update is still unfinished.
-    with sqlite3.connect(config.storage.db_path) as db:
+    with sqlite3.connect(config.storage.sqlite_path) as db:
         db.execute("UPDATE updates SET done_at = NULL, payload = ? WHERE update_id = ?",
                    (json.dumps(photo_update), photo_update["update_id"]))
     restarted = make_env(config, analyzer=first.analyzer, telegram=first.telegram)

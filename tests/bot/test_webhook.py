@@ -11,7 +11,7 @@ from telegram.ext import MessageHandler, filters
 
 from bot import intake
 from bot.services import services_of
-from bot.storage import Storage
+from bot.storage import storage_for
 
 from .conftest import HIGH
 from .test_app import start_webhook_bot, update
@@ -30,7 +30,7 @@ def photo_update(update_id, file_id, user_id=1):
 
 
 def rows(env, sql):
-    with sqlite3.connect(env.config.storage.db_path) as db:
+    with sqlite3.connect(env.config.storage.sqlite_path) as db:
         return db.execute(sql).fetchall()
 
 
@@ -111,7 +111,7 @@ async def test_an_update_its_users_forget_stopped_is_answered_200_so_that_it_is_
 
 
 async def test_a_replica_replays_nothing_at_start(tmp_path):
-    storage = Storage(tmp_path / "bot.db")
+    storage = storage_for(f"sqlite:///{tmp_path / 'bot.db'}")
     await storage.connect()
     await storage.journal_updates([(24, 1, json.dumps(update(24, "/help")))])  # left by a replica that died
     await storage.close()

@@ -1,5 +1,5 @@
 """End-to-end fixtures: the emulator in this process, the real bot as a `skinbot -v run` child process pointed at
-it (fake token, TELEGRAM_API_BASE_URL, a fresh SKINBOT_DB, a webhook secret), and a chat client that talks to both
+it (fake token, TELEGRAM_API_BASE_URL, a fresh SKINBOT_DB_URL, a webhook secret), and a chat client that talks to both
 over HTTP only. Every bot logs at DEBUG, and after each test its whole log is searched for the token and the
 secret: neither may appear (`assert_no_secrets`).
 

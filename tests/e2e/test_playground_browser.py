@@ -50,7 +50,8 @@ def use_page(url: str, screenshot: Path) -> dict[str, str]:
 
 
 async def test_playground_serves_the_real_bot_to_a_browser(tmp_path: Path):
-    config_path = write_config(tmp_path, {"playground": {"port": 0}, "storage": {"db_path": str(tmp_path / "db")}})
+    storage = {"url": f"sqlite:///{tmp_path / 'db'}"}
+    config_path = write_config(tmp_path, {"playground": {"port": 0}, "storage": storage})
     env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "skinbot", "--config", str(config_path), "run",

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from skinbot.config import Config, ConfigError, load_config
+from skinbot.config import Config, ConfigError, anchored, load_config
 
 
 def test_repository_config_loads_and_matches_types():
@@ -14,9 +14,9 @@ def test_repository_config_loads_and_matches_types():
 
 
 def test_environment_overrides_apply(tmp_path):
-    env = {"SKINBOT_DB": str(tmp_path / "x.db"), "TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/bot"}
+    env = {"SKINBOT_DB_URL": f"sqlite:///{tmp_path / 'x.db'}", "TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/bot"}
     config = load_config(Path("config.yaml"), env=env)
-    assert config.storage.db_path == tmp_path / "x.db"
+    assert config.storage.sqlite_path == tmp_path / "x.db"
     assert config.bot.resolved_file_base_url == "http://127.0.0.1:8081/file/bot"
 
 
@@ -63,3 +63,18 @@ def test_config_yaml_states_exactly_the_typed_defaults():
         keys = {f.name for f in dataclasses.fields(getattr(defaults, section.name))}
         assert set(raw[section.name]) == keys, section.name
         assert getattr(loaded, section.name) == getattr(defaults, section.name), section.name
+
+
+def test_a_relative_sqlite_file_is_under_the_home_and_other_urls_are_kept(tmp_path):
+    home = tmp_path / "home"
+    default = anchored(load_config(Path("config.yaml"), env={}), home).storage
+    assert default.url == f"sqlite:///{home / 'skinbot.db'}" and default.sqlite_path == home / "skinbot.db"
+    for url in (f"sqlite:///{tmp_path / 'abs.db'}", "postgresql://bot@db.internal/skinbot"):
+        assert anchored(load_config(Path("config.yaml"), env={"SKINBOT_DB_URL": url}), home).storage.url == url
+    assert anchored(load_config(Path("config.yaml"), env={"SKINBOT_DB_URL": "postgresql://h/db"}),
+                    home).storage.sqlite_path is None
+
+
+def test_the_old_database_variable_is_refused_rather_than_ignored(tmp_path):
+    with pytest.raises(ConfigError, match="SKINBOT_DB is no longer read: set SKINBOT_DB_URL=sqlite:///"):
+        load_config(Path("config.yaml"), env={"SKINBOT_DB": str(tmp_path / "old.db")})

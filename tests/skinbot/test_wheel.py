@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.storage.schema import latest_version
 from tests.inference.testmodel import FIXTURES, REPO, make_model_dir
 
 pytestmark = pytest.mark.slow
@@ -56,7 +57,7 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_installed(venv: Path, cwd: Path, *args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the installed `skinbot` console script in `cwd`, with SKINBOT_HOME set to `home` (or unset)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SKINBOT_HOME", "PYTHONPATH", "SKINBOT_DB")}
+    env = {k: v for k, v in os.environ.items() if k not in ("SKINBOT_HOME", "PYTHONPATH", "SKINBOT_DB_URL")}
     if home is not None:
         env["SKINBOT_HOME"] = str(home)
     return subprocess.run([str(venv / "bin" / "skinbot"), *args], cwd=cwd, env=env, capture_output=True, text=True,
@@ -66,7 +67,9 @@ def run_installed(venv: Path, cwd: Path, *args: str, home: Path | None = None) -
 def test_wheel_holds_the_resources_and_no_models_or_tests(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"skinbot/_data/config.yaml", "skinbot/_data/messages/en.yaml", "skinbot/_data/messages/ko.yaml",
-            "playground/static/index.html", "playground/static/chat.js", "playground/static/chat.css"} <= names
+            "playground/static/index.html", "playground/static/chat.js", "playground/static/chat.css",
+            "bot/storage/migrations/sqlite/0001_initial.sql",
+            "bot/storage/migrations/postgres/0001_initial.sql"} <= names
     assert (REPO / "config.yaml").read_bytes() == zipfile.ZipFile(wheel).read("skinbot/_data/config.yaml")
     tops = {name.split("/")[0] for name in names if not name.startswith("skinbot-0")}
     assert tops == {"skinbot", "bot", "inference", "playground", "train"}
@@ -91,6 +94,13 @@ def test_installed_ask_answers_from_any_folder(venv: Path, tmp_path: Path) -> No
     assert json.loads(result.stdout)["intent"] != "fallback"
     korean = run_installed(venv, tmp_path, "ask", "--json", "암이에요?")
     assert json.loads(korean.stdout)["intent"] == "is_it_cancer"
+
+
+def test_installed_migrate_finds_its_migrations(venv: Path, tmp_path: Path) -> None:
+    result = run_installed(venv, tmp_path, "migrate", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith(f"schema version {latest_version('sqlite')}")
+    assert (tmp_path / "skinbot.db").exists()  # a relative storage.url is under SKINBOT_HOME
 
 
 def test_installed_check_finds_the_model_through_skinbot_home(venv: Path, tmp_path: Path) -> None:
