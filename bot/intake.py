@@ -218,8 +218,7 @@ class WebhookReceiver:
         if self._closing:
             return _retry_later("shutting down")
         try:
-            # Storage has no ping: a read of one row by primary key (0 is never a Telegram user id) stands in.
-            await asyncio.wait_for(self.storage.language(0), HEALTH_TIMEOUT_S)
+            await asyncio.wait_for(self.storage.ping(), HEALTH_TIMEOUT_S)
         except Exception as exc:  # whatever storage raises, the answer is "do not send me updates"
             logger.warning("webhook: health check failed: storage unreachable (%s)", type(exc).__name__)
             return _retry_later("storage unreachable")

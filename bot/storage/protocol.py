@@ -28,6 +28,9 @@ class Storage(Protocol):
     async def close(self) -> None:
         """Disconnect (idempotent)."""
 
+    async def ping(self) -> None:
+        """Reach the database with a trivial query (raises whatever the backend raises when it cannot)."""
+
     # users
 
     async def language(self, user_id: int) -> Language | None:

@@ -56,6 +56,9 @@ class SqlStorage:
     async def close(self) -> None:
         await self.db.close()
 
+    async def ping(self) -> None:
+        await self._read("SELECT 1")
+
     # users
 
     async def language(self, user_id: int) -> Language | None:

@@ -64,6 +64,13 @@ async def test_use_before_connect_is_an_error(storage_url):
         await storage_for(storage_url).language(1)
 
 
+async def test_ping_reaches_the_database_only_while_connected(storage_url, storage):
+    await storage.ping()
+    await storage.close()
+    with pytest.raises(StorageError, match="before connect"):
+        await storage.ping()
+
+
 async def test_consent_is_kept_from_the_first_photo(storage):
     def consent_at():
         return scalar(storage, "SELECT consent_at FROM users WHERE user_id = 7")
