@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the bot needs outside Python, when missing (as root, with apt-get), e.g.
 #   scripts/system-packages.sh report       # fonts-nanum: a TrueType font with Hangul for the Korean PDF report
-#   scripts/system-packages.sh report test  # also poppler-utils (the report tests) and chromium (browser tests)
+#   scripts/system-packages.sh report test  # also poppler-utils (the report tests), chromium (browser tests) and
+#                                           # nginx (the cluster tests: nginx in front of webhook replicas)
 # Without root or apt-get it says what to install and carries on: the parts that need them then fail clearly.
 set -euo pipefail
 packages=()
@@ -11,7 +12,8 @@ for need in "$@"; do
     test)
       command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || packages+=(poppler-utils)
       command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
-        || packages+=(chromium chromium-driver) ;;
+        || packages+=(chromium chromium-driver)
+      command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx) ;;
     *) echo "system-packages.sh: unknown need '$need' (report, test)" >&2; exit 2 ;;
   esac
 done
