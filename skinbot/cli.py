@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "loadtest": "loadtest",
     "killtest": "killtest",
     "webhook": "webhook",
+    "cluster": "cluster",
 }
 
 
