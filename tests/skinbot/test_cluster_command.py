@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from skinbot.cli import main
@@ -37,3 +39,15 @@ def test_bad_options_exit_2_with_the_reason(capsys, webhook_config, options, pro
     assert main(["--config", str(webhook_config), "cluster", "nginx-config", *options]) == 2
     captured = capsys.readouterr()
     assert problem in captured.err and captured.out == ""
+
+
+def test_the_deploy_guide_shows_what_the_command_writes(capsys, tmp_path):
+    """docs/deploy.md shows the site for its example; it must be what the command writes for it today."""
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text(encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text("bot: {mode: webhook, webhook_url: 'https://bot.example.org/telegram/hook'}\n")
+    live = "/etc/letsencrypt/live/bot.example.org"
+    assert main(["--config", str(config), "cluster", "nginx-config", "--upstream", "10.0.0.11:8443",
+                 "--upstream", "10.0.0.12:8443", "--upstream", "10.0.0.13:8443",
+                 "--tls-cert", f"{live}/fullchain.pem", "--tls-key", f"{live}/privkey.pem"]) == 0
+    assert f"```nginx\n{capsys.readouterr().out}```" in guide
