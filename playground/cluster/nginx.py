@@ -174,7 +174,8 @@ server {{
 
 def standalone_config(spec: NginxSpec, runtime_dir: Path, user: str, group: str) -> str:
     """A whole nginx.conf for nginx as a foreground child process: pid, error log and temporary files all in
-    `runtime_dir`, workers running as `user`:`group` (the directive only matters when nginx starts as root)."""
+    `runtime_dir`, workers running as `user`:`group` (the directive only matters when nginx starts as root: as
+    the user who started it, the workers can reach the temporary files in a folder only that user may enter)."""
     if not _FILE.fullmatch(str(runtime_dir)):
         raise ValueError(f"runtime folder {str(runtime_dir)!r}: quotes, $, ;, braces and spaces are not allowed")
     temp_paths = "\n".join(f"    {kind}_temp_path \"{runtime_dir}/{kind}\";" for kind in TEMP_PATHS)
@@ -214,8 +215,6 @@ def nginx_process(spec: NginxSpec, runtime_dir: Path) -> ManagedProcess:
     ready once it accepts connections on the listen address. Not started yet (use `async with`)."""
     executable = find_nginx()
     runtime_dir.mkdir(parents=True, exist_ok=True)
-    # When nginx starts as root its workers run as `user`; they must reach the temporary files below this folder.
-    runtime_dir.chmod(0o755)
     config = runtime_dir / "nginx.conf"
     config.write_text(standalone_config(spec, runtime_dir, pwd.getpwuid(os.geteuid()).pw_name,
                                         grp.getgrgid(os.getegid()).gr_name),
