@@ -22,10 +22,10 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.intake import HEALTH_PATH  # the replicas' health check (200 serving, 503 draining), passed through
 from playground.cluster.processes import ManagedProcess, ProcessSpec, TcpReady
 
 UPSTREAM_NAME = "skinbot_replicas"
-HEALTH_PATH = "/healthz"  # the replicas' health check (200 serving, 503 shutting down), passed through
 LOG_FORMAT = "skinbot_upstream"
 DEBIAN_NGINX = Path("/usr/sbin/nginx")  # Debian's nginx package installs here, often not on a user's PATH
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")  # nginx's *_temp_path directives

@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from playground.cluster.nginx import HEALTH_PATH, Address
+from bot.intake import HEALTH_PATH
+from playground.cluster.nginx import Address
 from playground.cluster.processes import HttpReady, ProcessSpec, free_port
 from playground.cluster.stack import Backend
 
