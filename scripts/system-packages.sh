@@ -3,6 +3,7 @@
 #   scripts/system-packages.sh report       # fonts-nanum: a TrueType font with Hangul for the Korean PDF report
 #   scripts/system-packages.sh report test  # also poppler-utils (the report tests), chromium (browser tests) and
 #                                           # the PostgreSQL 15 server (the storage tests start a throwaway one)
+#                                           # and nginx (the cluster tests: nginx in front of webhook replicas)
 # Without root or apt-get it says what to install and carries on: the parts that need them then fail clearly.
 set -euo pipefail
 packages=()
@@ -13,7 +14,8 @@ for need in "$@"; do
       command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || packages+=(poppler-utils)
       command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
         || packages+=(chromium chromium-driver)
-      [ -x /usr/lib/postgresql/15/bin/initdb ] || packages+=(postgresql-15) ;;
+      [ -x /usr/lib/postgresql/15/bin/initdb ] || packages+=(postgresql-15)
+      command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx) ;;
     *) echo "system-packages.sh: unknown need '$need' (report, test)" >&2; exit 2 ;;
   esac
 done

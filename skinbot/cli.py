@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "killtest": "killtest",
     "webhook": "webhook",
     "migrate": "migrate",
+    "cluster": "cluster",
 }
 
 

@@ -1,0 +1,41 @@
+"""skinbot's own processes in a cluster: webhook replicas (`skinbot run` with bot.mode webhook, each on its own
+port) and the reminder worker (`skinbot worker`), as child processes of this Python."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bot.intake import HEALTH_PATH
+from playground.cluster.nginx import Address
+from playground.cluster.processes import HttpReady, ProcessSpec, free_port
+from playground.cluster.stack import Backend
+
+
+def skinbot_argv(command: str, config_path: Path | None) -> tuple[str, ...]:
+    """`skinbot [--config FILE] COMMAND`, run by this interpreter (the same virtual environment as ours)."""
+    config_args = ("--config", str(config_path)) if config_path else ()
+    return (sys.executable, "-m", "skinbot", *config_args, command)
+
+
+def webhook_replicas(count: int, config_path: Path | None, env: dict[str, str], log_dir: Path,
+                     host: str = "127.0.0.1") -> list[Backend]:
+    """`count` replicas sharing one configuration and `env` (token, API URL, database URL, webhook secret), each
+    on a free port of `host` (SKINBOT_WEBHOOK_PORT) and ready once its health check answers 200 (it answers
+    503 while it shuts down)."""
+    backends = []
+    for index in range(count):
+        port = free_port(host)
+        spec = ProcessSpec(
+            name=f"replica-{index}", argv=skinbot_argv("run", config_path), log_path=log_dir / f"replica-{index}.log",
+            env={**env, "SKINBOT_WEBHOOK_PORT": str(port), "PYTHONUNBUFFERED": "1"},
+            ready=HttpReady(f"http://{host}:{port}{HEALTH_PATH}"),
+        )
+        backends.append(Backend(spec, Address(host, port)))
+    return backends
+
+
+def reminder_worker(config_path: Path | None, env: dict[str, str], log_dir: Path) -> ProcessSpec:
+    """The reminder worker: it serves nothing to probe, so it counts as up once spawned."""
+    return ProcessSpec(name="worker", argv=skinbot_argv("worker", config_path), log_path=log_dir / "worker.log",
+                       env={**env, "PYTHONUNBUFFERED": "1"})
