@@ -21,7 +21,7 @@ import numpy as np
 
 from skinbot.config import Config
 from train import artifacts
-from train.artifacts import TrainResult
+from train.artifacts import RunState, TrainResult
 
 log = logging.getLogger(__name__)
 DERMOSCOPIC_MIX = ("kaggle", "ham10000", "derm7pt")
@@ -110,7 +110,8 @@ def run_search(config: Config, run_dir: Path, only: str | None = None) -> list[R
             tc = dataclasses.replace(config.train, **{"early_stopping_patience": config.train.epochs, **trial.changes})
             log.info("search: trial %s (%s)", trial.name, trial.changes or "default")
             result = train_lesion(dataclasses.replace(config, train=tc), trial_dir, resume=True)
-        record.rows[trial.name] = Row.of(trial, result)
+        state = RunState.load(trial_dir)
+        record.rows[trial.name] = Row.of(trial, result, state.history if state is not None else [])
         if trial.name == "default" and not record.tta:
             record.tta.update(measure_tta(config, trial_dir))
         save_record(record, report / RECORD_FILE)
@@ -134,9 +135,12 @@ class Row:
     val_auc: dict[str, float | None]
     type_balanced_accuracy: float | None
     specificity_refer: dict[str, float | None]
+    # The best validation AUC of each modality over all epochs, with its epoch: a mix without phone photos is
+    # selected at an early epoch (its clinical AUC falls as it trains) while its dermoscopic AUC still rises.
+    peak_auc: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, trial: Trial, r: TrainResult) -> Row:
+    def of(cls, trial: Trial, r: TrainResult, history: list[dict[str, float]]) -> Row:
         best = r.validation["at_best_epoch"]
         cal = r.validation["calibrated"]
         return cls(trial=trial.name, command=command(trial), epochs=r.epochs, best_epoch=r.best_epoch,
@@ -144,7 +148,19 @@ class Row:
                    val_n={m: int(cal.get(m, {}).get("n", 0)) for m in MODALITIES},
                    val_auc={m: best.get(f"val_auc_{m}") for m in MODALITIES},
                    type_balanced_accuracy=best.get("val_type_balanced_accuracy"),
-                   specificity_refer={m: cal.get(m, {}).get("specificity_refer") for m in MODALITIES})
+                   specificity_refer={m: cal.get(m, {}).get("specificity_refer") for m in MODALITIES},
+                   peak_auc=peaks(history))
+
+
+def peaks(history: list[dict[str, float]]) -> dict[str, tuple[float, int]]:
+    """Each modality's highest validation AUC over the epochs and the (1-based) epoch it came in."""
+    out = {}
+    for m in MODALITIES:
+        values = [row.get(f"val_auc_{m}", float("nan")) for row in history]
+        if values and not all(np.isnan(values)):
+            best = int(np.nanargmax(values))
+            out[m] = (float(values[best]), best + 1)
+    return out
 
 
 MODALITIES = ("dermoscopic", "clinical")
@@ -163,7 +179,9 @@ def load_record(path: Path) -> Record:
     if not path.is_file():
         return Record()
     raw = json.loads(path.read_text())
-    return Record(rows={name: Row(**row) for name, row in raw.get("rows", {}).items()}, tta=raw.get("tta", {}))
+    rows = {name: Row(**{**row, "peak_auc": {m: tuple(v) for m, v in row.get("peak_auc", {}).items()}})
+            for name, row in raw.get("rows", {}).items()}
+    return Record(rows=rows, tta=raw.get("tta", {}))
 
 
 def save_record(record: Record, path: Path) -> None:
@@ -177,6 +195,10 @@ def save_record(record: Record, path: Path) -> None:
 
 def _fmt(x: Any) -> str:
     return f"{x:.3f}" if isinstance(x, float) else ("-" if x is None else str(x))
+
+
+def _peak(peak: tuple[float, int] | None) -> str:
+    return "-" if peak is None else f"{peak[0]:.3f} ({peak[1]})"
 
 
 def write_table(record: Record, path: Path) -> None:
@@ -197,14 +219,15 @@ def write_table(record: Record, path: Path) -> None:
         "clinical differences under ~0.04 are noise. The spread between two seeds is trial seed_2.",
         "",
         "| trial | command | epochs (best) | minutes | val AUC dermoscopic | val AUC clinical | type bal. acc. |"
-        " spec. @refer dermoscopic | spec. @refer clinical |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        " spec. @refer dermoscopic | spec. @refer clinical | peak AUC dermoscopic (epoch) |"
+        " peak AUC clinical (epoch) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {r.trial} | `{r.command}` | {r.epochs} ({r.best_epoch}) | {r.minutes:.0f} | "
         + " | ".join(_fmt(x) for x in (r.val_auc["dermoscopic"], r.val_auc["clinical"], r.type_balanced_accuracy,
                                          r.specificity_refer["dermoscopic"], r.specificity_refer["clinical"]))
-        + " |"
+        + " | " + " | ".join(_peak(r.peak_auc.get(m)) for m in MODALITIES) + " |"
         for r in rows
     ]
     if record.tta:

@@ -15,7 +15,8 @@ from train.search import Record, Row, load_record, save_record, write_table
 def row(name: str, auc: float) -> Row:
     return Row(trial=name, command=f"skinbot train search --only {name}", epochs=14, best_epoch=9, minutes=61.0,
                val_n={"dermoscopic": 1569, "clinical": 194}, val_auc={"dermoscopic": auc, "clinical": None},
-               type_balanced_accuracy=0.5, specificity_refer={"dermoscopic": 0.6, "clinical": 0.4})
+               type_balanced_accuracy=0.5, specificity_refer={"dermoscopic": 0.6, "clinical": 0.4},
+               peak_auc={"dermoscopic": (auc + 0.01, 11)})
 
 
 def test_record_round_trips_in_trial_order(tmp_path: Path) -> None:
@@ -33,6 +34,7 @@ def test_table_lists_every_recorded_trial(tmp_path: Path) -> None:
                        tta={"1 view(s)": {"dermoscopic": 0.899, "clinical": 0.9}}), path)
     text = path.read_text()
     assert "| default | `skinbot train search --only default` | 14 (9) | 61 | 0.899 | - |" in text
+    assert "| 0.909 (11) | - |" in text
     assert "| lite2 |" in text and "dermoscopic 1569, clinical 194" in text and "| 1 view(s) | 0.899 | 0.900 |" in text
 
 
@@ -48,3 +50,10 @@ def test_recorded_trials_are_not_trained_again(tmp_path: Path, monkeypatch: pyte
     config = dataclasses.replace(Config(), models=ModelsConfig(dir=models))
     rows = search.run_search(config, tmp_path / "runs" / "search")
     assert [r.trial for r in rows] == [t.name for t in search.trials(())]
+
+
+def test_peaks_are_each_modalitys_best_epoch() -> None:
+    history = [{"val_auc_dermoscopic": 0.84, "val_auc_clinical": 0.78}, {"val_auc_dermoscopic": 0.88,
+                                                                            "val_auc_clinical": 0.70}]
+    assert search.peaks(history) == {"dermoscopic": (0.88, 2), "clinical": (0.78, 1)}
+    assert search.peaks([]) == {}
