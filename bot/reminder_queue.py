@@ -29,15 +29,19 @@ class SendFailed(Exception):
 
 
 def worker_app(url: str, sender: ReminderSender, retry_s: float) -> procrastinate.App:
-    """A procrastinate App on `url` whose reminder task sends through `sender`, retrying a transient failure every
+    """A procrastinate App on `url` whose reminder task sends through `sender`, retrying a failed send every
     `retry_s` seconds (whole seconds: procrastinate's unit) for as long as it takes."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=url))
 
+    # The task is a closure over `sender`, registered on this App: no module-level App or Bot. The worker finds it
+    # by its name (`TASK`), which is all a deferred job records.
     async def send_reminder(reminder_id: int) -> None:
         if await sender.send(reminder_id) == "retry":
             raise SendFailed(f"reminder {reminder_id}")
 
-    retry = RetryStrategy(wait=max(1, round(retry_s)), retry_exceptions=[SendFailed])
+    # Every failure is retried, not only SendFailed: a job that failed for good (the database gone for a moment)
+    # would leave its reminder pending with nothing left to send it.
+    retry = RetryStrategy(wait=max(1, round(retry_s)))
     app.task(name=TASK, queue=QUEUE, retry=retry)(send_reminder)
     return app
 

@@ -3,7 +3,6 @@ mode): claimed first, so that no two senders send it; sent in the user's languag
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Literal
@@ -35,8 +34,8 @@ class ReminderSender:
         reminder = await self.storage.claim_reminder(reminder_id)
         if reminder is None:
             return "gone"
-        lang = await self.storage.language(reminder.user_id) or self.default_language
         try:
+            lang = await self.storage.language(reminder.user_id) or self.default_language
             await self.bot.send_message(reminder.chat_id, self.catalog.text(lang, "remind.message"))
         except (BadRequest, Forbidden) as exc:
             logger.info("reminder %s cannot be delivered (%s); not trying again", reminder_id, exc)
@@ -46,7 +45,7 @@ class ReminderSender:
             logger.warning("reminder %s not delivered (%s); it is tried again later", reminder_id, exc)
             await self.storage.release_reminder(reminder_id)
             return "retry"
-        except asyncio.CancelledError:  # a shutdown stopped a send hanging in retries: it is not lost
+        except BaseException:  # a shutdown stopped a send hanging in retries, or storage failed: it is not lost
             await self.storage.release_reminder(reminder_id)
             raise
         await self.storage.finish_reminder(reminder_id, "sent")

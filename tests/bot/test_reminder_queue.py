@@ -13,7 +13,7 @@ from procrastinate.manager import JobManager
 from bot.app import running
 from bot.checklist import QUESTIONS
 from bot.reminder_queue import run_worker
-from bot.storage import reminder_jobs, storage_for
+from bot.storage import SqlStorage, StorageUnavailable, reminder_jobs, storage_for
 
 from .conftest import LOW, TOKEN, make_config, make_env
 from .fakes import FakeTelegram
@@ -123,6 +123,23 @@ async def test_a_transient_failure_is_retried_and_then_sent_once(config, storage
         await wait_for(lambda: _equal(job_of(storage, reminder.id), ("succeeded", 2)))
     (sent,) = telegram.sent("sendMessage")
     assert (sent.params["chat_id"], sent.params["text"][:5]) == (50, "안녕하세요")
+    assert await outcome(storage, reminder.id) == "sent"
+
+
+async def test_a_send_stopped_by_a_storage_failure_is_released_and_retried(config, storage, monkeypatch):
+    telegram = FakeTelegram()
+    reminder = await storage.add_reminder(5, 50, time.time())
+    language, failures = SqlStorage.language, [StorageUnavailable("the database went away for a moment")]
+
+    async def fail_once(self, user_id):
+        if failures:
+            raise failures.pop()
+        return await language(self, user_id)
+
+    monkeypatch.setattr(SqlStorage, "language", fail_once)
+    async with workers(config, telegram):
+        await wait_for(lambda: _equal(job_of(storage, reminder.id), ("succeeded", 2)))
+    assert [c.params["chat_id"] for c in telegram.sent("sendMessage")] == [50]
     assert await outcome(storage, reminder.id) == "sent"
 
 
