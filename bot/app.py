@@ -46,6 +46,7 @@ from skinbot.config import Config, ConfigError
 
 logger = logging.getLogger(__name__)
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
+AppBuilder = ApplicationBuilder[Any, Any, Any, Any, Any, Any]
 COMMANDS: tuple[str, ...] = (
     "start", "help", "language", "history", "report", "remind", "forget", "cancel", "about",
 )
@@ -105,29 +106,14 @@ def build_application(
         raise ConfigError(f"policy.red_flags: unknown question(s) {', '.join(unknown_flags)}")
     bot = config.bot
     builder = (
-        ApplicationBuilder()
+        api_builder(config, token, request)
         .application_class(SkinbotApplication)
         .context_types(ContextTypes(context=BotContext))  # handlers get `context.services`, `context.language()`
         .updater(None)  # updates come in through bot.intake
-        .token(token)
-        .base_url(bot.api_base_url)
-        .base_file_url(bot.resolved_file_base_url)
-        .rate_limiter(RetryingRateLimiter(overall_max_rate=bot.max_sends_per_second, max_retries=bot.send_max_retries,
-                                          network_retries=bot.network_retries, backoff_s=bot.network_retry_backoff_s))
         .concurrent_updates(bot.concurrent_updates)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
-    else:
-        builder = (
-            builder.connect_timeout(bot.connect_timeout_s)
-            .read_timeout(bot.read_timeout_s)
-            .write_timeout(bot.write_timeout_s)
-            .get_updates_connect_timeout(bot.connect_timeout_s)
-            .get_updates_read_timeout(bot.polling_timeout_s + bot.read_timeout_s)
-        )
     application: BotApplication = builder.build()
     timeout = httpx.Timeout(connect=bot.connect_timeout_s, read=bot.read_timeout_s, write=bot.write_timeout_s,
                             pool=bot.photo_wait_s)
@@ -143,6 +129,29 @@ def build_application(
     )
     _add_handlers(application)
     return application
+
+
+def api_builder(config: Config, token: str, request: BaseRequest | None = None) -> AppBuilder:
+    """A builder whose Bot calls the Bot API as the bot does: base URLs, the rate limiter with its retries
+    (`bot.retry`), timeouts; `request` replaces the HTTP layer (tests). `skinbot worker` sends through it too."""
+    bot = config.bot
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(bot.api_base_url)
+        .base_file_url(bot.resolved_file_base_url)
+        .rate_limiter(RetryingRateLimiter(overall_max_rate=bot.max_sends_per_second, max_retries=bot.send_max_retries,
+                                          network_retries=bot.network_retries, backoff_s=bot.network_retry_backoff_s))
+    )
+    if request is not None:
+        return builder.request(request).get_updates_request(request)
+    return (
+        builder.connect_timeout(bot.connect_timeout_s)
+        .read_timeout(bot.read_timeout_s)
+        .write_timeout(bot.write_timeout_s)
+        .get_updates_connect_timeout(bot.connect_timeout_s)
+        .get_updates_read_timeout(bot.polling_timeout_s + bot.read_timeout_s)
+    )
 
 
 def _add_handlers(application: BotApplication) -> None:
@@ -174,6 +183,9 @@ async def _post_init(application: BotApplication) -> None:
     application.job_queue.run_repeating(lambda context: _prune_journal(context.application), interval=86400,
                                         first=86400, name="prune-update-journal")
     await _set_commands(application, s.catalog)
+    if s.storage.reminders_queued:  # `skinbot worker` sends them: a replica scheduling them too would send them twice
+        logger.info("bot ready (storage %s; reminders are sent by skinbot worker)", s.storage.location)
+        return
     count = await reminders.reschedule_pending(application)
     logger.info("bot ready (storage %s, %d pending reminder(s))", s.storage.location, count)
 

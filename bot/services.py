@@ -61,11 +61,6 @@ class Services:
             return chosen
         return language_for(user.language_code) if user.language_code else self.config.bot.default_language
 
-    async def stored_language(self, user_id: int | None) -> Language:
-        """The user's chosen language, else the configured default (for messages sent without an update)."""
-        chosen = None if user_id is None else await self.storage.language(user_id)
-        return chosen or self.config.bot.default_language
-
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """The `CallbackContext` of every handler, error handler and job of the application built by `bot.app`

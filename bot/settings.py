@@ -37,6 +37,14 @@ class BotConfig:
     photo_rate_limit_per_minute: int = 6
     max_photo_bytes: int = 20_000_000
     reminder_months: tuple[int, ...] = (1, 3)
+    # A reminder "month" in seconds (30 days): the delays above are counted in these, so a test can make one short.
+    reminder_month_s: float = 30 * 86400.0
+    # A reminder whose send failed for a transient reason (network, 5xx after `network_retries`) is tried again
+    # this much later; one Telegram refused for good (400, 403) is not.
+    reminder_retry_s: float = 600.0
+    # `skinbot worker` (PostgreSQL mode) looks for reminders fallen due this often (procrastinate's
+    # fetch_job_polling_interval): a reminder goes out at most this late.
+    reminder_poll_s: float = 5.0
     concurrent_updates: int = 64
     send_max_retries: int = 3
     network_retries: int = 3

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "webhook": "webhook",
     "migrate": "migrate",
     "cluster": "cluster",
+    "worker": "worker",
 }
 
 

@@ -1,26 +1,23 @@
-"""Re-check reminders: chosen after the advice or with /remind, stored in SQLite, delivered by the job queue,
-and re-scheduled from the database at start-up so they survive restarts."""
+"""Re-check reminders: chosen after the advice or with /remind and stored. In PostgreSQL mode storage queues each
+one with its row and `skinbot worker` sends it (`bot.reminder_queue`); in SQLite mode (one process) the job queue
+delivers it, and re-schedules the pending ones from the database at start-up so they survive restarts. Either way
+`bot.reminder_sending` sends it."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, JobQueue
 
 from bot import keyboards, render
 from bot.callbacks import ChooseReminder
 from bot.handlers.common import answer_soon, chat_of, drop_keyboard
+from bot.reminder_sending import ReminderSender
 from bot.services import BotContext, services_of
 from bot.storage import Reminder
-
-logger = logging.getLogger(__name__)
-DAYS_PER_MONTH = 30
-RETRY_AFTER_S = 600.0  # a reminder that failed for a transient reason is tried again this much later
 
 
 async def remind(update: Update, context: BotContext) -> None:
@@ -34,7 +31,7 @@ async def remind(update: Update, context: BotContext) -> None:
 
 
 async def remind_chosen(update: Update, context: BotContext, button: ChooseReminder) -> None:
-    """Store and schedule the reminder, then confirm its date."""
+    """Store the reminder (and schedule it, where storage does not queue it), then confirm its date."""
     s = context.services
     query = update.callback_query
     assert query is not None
@@ -42,11 +39,12 @@ async def remind_chosen(update: Update, context: BotContext, button: ChooseRemin
     if button.months not in s.config.bot.reminder_months:
         return
     lang = await context.language()
-    due_at = time.time() + button.months * DAYS_PER_MONTH * 86400
+    due_at = time.time() + button.months * s.config.bot.reminder_month_s
     chat_id = chat_of(query)
     reminder = await s.storage.add_reminder(query.from_user.id, chat_id, due_at)
-    assert context.job_queue is not None
-    schedule(context.job_queue, reminder)
+    if not s.storage.reminders_queued:
+        assert context.job_queue is not None
+        schedule(context.job_queue, reminder)
     await drop_keyboard(query)
     date = render.format_date(s.catalog, lang, due_at)
     await context.bot.send_message(chat_id, s.text(lang, "remind.set", date=date))
@@ -72,25 +70,15 @@ async def reschedule_pending(application: Application[Any, Any, Any, Any, Any, A
 
 
 async def send_reminder(context: BotContext) -> None:
-    """Deliver a reminder if it still exists (the user may have used /forget), then mark it sent. A chat that
-    Telegram refuses for good (400 chat not found, 403 blocked) marks it undeliverable, so it is not tried on
-    every start; a transient failure (after the usual retries) tries again later."""
+    """Deliver a reminder fallen due (`ReminderSender`); one lost to a transient failure is tried again
+    `bot.reminder_retry_s` later."""
     s = context.services
     job = context.job
     assert job is not None and isinstance(job.data, int) and job.chat_id is not None and job.user_id is not None
+    sender = ReminderSender(context.bot, s.storage, s.catalog, s.config.bot.default_language)
     async with s.work.track(job.user_id):  # /forget and shutdown can stop a send that hangs in retries
-        if not await s.storage.is_reminder_pending(job.data):
-            return
-        lang = await s.stored_language(job.user_id)
-        try:
-            await context.bot.send_message(job.chat_id, s.text(lang, "remind.message"))
-        except (BadRequest, Forbidden) as exc:
-            logger.info("reminder %s cannot be delivered (%s); not trying again", job.data, exc)
-            await s.storage.mark_reminder_sent(job.data, "undeliverable")
-            return
-        except TelegramError as exc:
-            logger.warning("reminder %s not delivered (%s); trying again in %.0f s", job.data, exc, RETRY_AFTER_S)
-            assert context.job_queue is not None
-            schedule(context.job_queue, Reminder(job.data, job.user_id, job.chat_id, time.time() + RETRY_AFTER_S))
-            return
-        await s.storage.mark_reminder_sent(job.data)
+        delivery = await sender.send(job.data)
+    if delivery == "retry":
+        assert context.job_queue is not None
+        retry_at = time.time() + s.config.bot.reminder_retry_s
+        schedule(context.job_queue, Reminder(job.data, job.user_id, job.chat_id, retry_at))

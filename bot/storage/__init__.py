@@ -47,9 +47,9 @@ def database_for(url: str) -> Database:
         try:
             from bot.storage.postgres import PostgresDatabase
         except ModuleNotFoundError as exc:
-            if exc.name not in ("psycopg", "psycopg_pool"):
+            if exc.name not in ("psycopg", "psycopg_pool", "procrastinate"):
                 raise
-            raise StorageError("a postgresql:// storage.url needs psycopg: install skinbot's `scale` extra "
+            raise StorageError(f"a postgresql:// storage.url needs {exc.name}: install skinbot's `scale` extra "
                                "(pip install 'skinbot[scale]')") from exc
         return PostgresDatabase(url)
     raise StorageError(f"storage.url {redacted(url)!r} is not sqlite:///path/to/file.db or postgresql://...")

@@ -10,6 +10,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.storage.records import Reminder
+
 _PASSWORD_IN_USER = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/?#@]*):[^/?#]*@")  # scheme://user:password@
 _PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&#]*")
 
@@ -51,6 +53,7 @@ class Database(Protocol):
     location: str  # the URL it was opened with, without a password: safe to log
     for_update: str  # appended to a SELECT that reads rows it will change: " FOR UPDATE", or "" where not needed
     legacy_version_sql: str | None  # the query of the schema version used before the schema_version table
+    queues_reminders: bool  # True where the database holds each reminder's delivery job (`reminder_added`)
 
     async def connect(self) -> None:
         """Open the connection(s); StorageUnavailable if the database cannot be reached."""
@@ -67,6 +70,14 @@ class Database(Protocol):
 
     def migrating(self) -> AbstractAsyncContextManager[None]:
         """Held while the schema is migrated, so that processes starting at once migrate one after another."""
+
+    async def install_job_queue(self, conn: Connection) -> None:
+        """Create the schema of the reminder job queue if it is missing (PostgreSQL: procrastinate's), in the
+        migrating transaction; nothing where reminders are not queued in the database."""
+
+    async def reminder_added(self, conn: Connection, reminder: Reminder) -> None:
+        """Queue the delivery of a reminder just inserted, in its transaction (so both commit or neither does);
+        nothing where the bot schedules reminders itself (SQLite: its JobQueue)."""
 
 
 def redacted(url: str) -> str:

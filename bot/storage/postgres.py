@@ -1,6 +1,10 @@
 """The PostgreSQL backend (psycopg 3, `psycopg_pool.AsyncConnectionPool`): state shared by several webhook
 replicas. Imported only when `storage.url` names PostgreSQL (it needs the `scale` extra).
 
+Reminders are delivered by procrastinate jobs kept in this database (`bot.storage.reminder_jobs`): a reminder's row
+and its job are written in one transaction, and `skinbot migrate` (or the first replica to start) installs the
+queue's schema with the migrations.
+
 Concurrent updates of one user may run on different replicas, so what a single process lock gave SQLite is taken
 in the database: a write transaction of a user holds `pg_advisory_xact_lock(user_id)` until it ends, a session read
 to be changed is read `FOR UPDATE`, and migrations run under the session-level `pg_advisory_lock(MIGRATION_LOCK)`.
@@ -15,8 +19,9 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from bot.storage.database import Result, redacted
-from bot.storage.records import StorageError, StorageUnavailable
+from bot.storage import reminder_jobs
+from bot.storage.database import Connection, Result, redacted
+from bot.storage.records import Reminder, StorageError, StorageUnavailable
 
 # User ids are positive, so a negative key cannot meet a user's lock (both live in the one-bigint key space).
 MIGRATION_LOCK = -0x736B696E626F74  # "skinbot"
@@ -29,6 +34,11 @@ class PostgresConnection:
 
     def __init__(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
         self._conn = conn
+
+    @property
+    def raw(self) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+        """The psycopg connection itself, for the job queue to write in the same transaction."""
+        return self._conn
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
         """Run one statement, its `?` placeholders turned into psycopg's `%s`."""
@@ -52,6 +62,7 @@ class PostgresDatabase:
     backend = "postgres"
     for_update = " FOR UPDATE"
     legacy_version_sql: str | None = None  # PostgreSQL storage started with the schema_version table
+    queues_reminders = True
 
     def __init__(self, url: str) -> None:
         self.location = redacted(url)
@@ -67,6 +78,7 @@ class PostgresDatabase:
             timeout=CONNECT_TIMEOUT_S,
         )
         self._open = False
+        self._jobs = reminder_jobs.deferring_app()
 
     async def connect(self) -> None:
         """Connect once on our own, which fails at once with libpq's reason (refused, no such database, password
@@ -112,6 +124,15 @@ class PostgresDatabase:
                 yield
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+
+    async def install_job_queue(self, conn: Connection) -> None:
+        """Install procrastinate's schema if it is missing."""
+        await reminder_jobs.install_schema(conn)
+
+    async def reminder_added(self, conn: Connection, reminder: Reminder) -> None:
+        """Defer the reminder's job in the transaction that inserted it."""
+        assert isinstance(conn, PostgresConnection)  # a PostgresDatabase hands out only these
+        await reminder_jobs.defer(self._jobs, conn.raw, reminder)
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[tuple[Any, ...]]]:

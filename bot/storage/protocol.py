@@ -96,17 +96,26 @@ class Storage(Protocol):
         """Record which intent a free-text question matched (not the question's text)."""
 
     async def add_reminder(self, user_id: int, chat_id: int, due_at: float) -> Reminder:
-        """Store a re-check reminder."""
+        """Store a re-check reminder (and, where `reminders_queued`, its delivery job, committed with it)."""
+
+    @property
+    def reminders_queued(self) -> bool:
+        """Whether `add_reminder` also queues the reminder's delivery, in the same transaction (PostgreSQL: a job
+        `skinbot worker` runs); False where the caller schedules it (SQLite: the bot's JobQueue)."""
 
     async def pending_reminders(self) -> list[Reminder]:
-        """Reminders not sent yet, soonest first (to re-schedule them at start-up)."""
+        """Reminders neither sent nor being sent, soonest first (to re-schedule them at start-up)."""
 
-    async def is_reminder_pending(self, reminder_id: int) -> bool:
-        """Whether the reminder still exists and has not been sent."""
+    async def claim_reminder(self, reminder_id: int) -> Reminder | None:
+        """Claim a reminder for sending: the reminder if it is still pending, None if it no longer exists (the user
+        used /forget), is claimed by another sender, or is done with. Of concurrent claims exactly one gets it."""
 
-    async def mark_reminder_sent(self, reminder_id: int, outcome: ReminderOutcome = "sent") -> bool:
-        """Mark a reminder as done with (delivered, or refused for good by Telegram); False if it no longer exists
-        (the user used /forget) or was done with already."""
+    async def release_reminder(self, reminder_id: int) -> None:
+        """Give up a claim whose send failed for a transient reason: the reminder is pending again."""
+
+    async def finish_reminder(self, reminder_id: int, outcome: ReminderOutcome) -> bool:
+        """Record how a claimed reminder ended (delivered, or refused for good by Telegram); False if it no longer
+        exists or was not claimed, or its outcome is recorded already."""
 
     # model details, spots and follow-ups
 

@@ -57,6 +57,7 @@ async def migrate(db: Database, clock: Callable[[], float]) -> int:
                     raise StorageError(f"{db.location} has schema version {current}, newer than this code (it knows "
                                        f"up to {latest}): run a newer skinbot")
                 if current == latest:
+                    await db.install_job_queue(conn)  # under the same lock: idempotent, and never raced
                     return latest
                 step = known[current]
                 await conn.script(step.sql)

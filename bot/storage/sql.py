@@ -246,31 +246,51 @@ class SqlStorage:
             )
 
     async def add_reminder(self, user_id: int, chat_id: int, due_at: float) -> Reminder:
+        """The backend queues the reminder's delivery in the same transaction (PostgreSQL), or the caller schedules
+        it (SQLite: `reminders_queued` is False)."""
         async with self.db.transaction() as conn:
             await self._ensure_user(conn, user_id)
             added = await conn.execute(
                 "INSERT INTO reminders (user_id, chat_id, due_at, created_at) VALUES (?, ?, ?, ?) RETURNING id",
                 (user_id, chat_id, due_at, self._clock()),
             )
-        return Reminder(int(added.value()), user_id, chat_id, due_at)
+            reminder = Reminder(int(added.value()), user_id, chat_id, due_at)
+            await self.db.reminder_added(conn, reminder)
+        return reminder
+
+    @property
+    def reminders_queued(self) -> bool:
+        return self.db.queues_reminders
 
     async def pending_reminders(self) -> list[Reminder]:
         rows = (await self._read(
             "SELECT id, user_id, chat_id, due_at FROM reminders WHERE sent_at IS NULL ORDER BY due_at, id"
         )).rows
-        return [Reminder(int(r[0]), int(r[1]), int(r[2]), float(r[3])) for r in rows]
+        return [_reminder(r) for r in rows]
 
-    async def is_reminder_pending(self, reminder_id: int) -> bool:
-        found = await self._read("SELECT 1 FROM reminders WHERE id = ? AND sent_at IS NULL", (reminder_id,))
-        return found.first() is not None
-
-    async def mark_reminder_sent(self, reminder_id: int, outcome: ReminderOutcome = "sent") -> bool:
+    async def claim_reminder(self, reminder_id: int) -> Reminder | None:
+        """A claimed reminder has `sent_at` set and no outcome yet; one UPDATE, so of two claims one wins."""
         async with self.db.transaction() as conn:
-            marked = await conn.execute(
-                "UPDATE reminders SET sent_at = ?, outcome = ? WHERE id = ? AND sent_at IS NULL",
+            claimed = await conn.execute(
+                "UPDATE reminders SET sent_at = ? WHERE id = ? AND sent_at IS NULL "
+                "RETURNING id, user_id, chat_id, due_at",
+                (self._clock(), reminder_id),
+            )
+        row = claimed.first()
+        return None if row is None else _reminder(row)
+
+    async def release_reminder(self, reminder_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE reminders SET sent_at = NULL WHERE id = ? AND outcome IS NULL", (reminder_id,))
+
+    async def finish_reminder(self, reminder_id: int, outcome: ReminderOutcome) -> bool:
+        async with self.db.transaction() as conn:
+            finished = await conn.execute(
+                "UPDATE reminders SET sent_at = ?, outcome = ? "
+                "WHERE id = ? AND sent_at IS NOT NULL AND outcome IS NULL",
                 (self._clock(), outcome, reminder_id),
             )
-        return marked.rowcount == 1
+        return finished.rowcount == 1
 
     # model details, spots and follow-ups
 
@@ -473,6 +493,10 @@ class SqlStorage:
             params,
         )
         return [_check_record(r) for r in found.rows]
+
+
+def _reminder(row: Sequence[Any]) -> Reminder:
+    return Reminder(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
 
 
 def _history_entry(row: Sequence[Any]) -> HistoryEntry:

@@ -13,8 +13,8 @@ from typing import Any
 
 import aiosqlite
 
-from bot.storage.database import Result
-from bot.storage.records import StorageError
+from bot.storage.database import Connection, Result
+from bot.storage.records import Reminder, StorageError
 
 
 class SqliteConnection:
@@ -45,6 +45,7 @@ class SqliteDatabase:
     backend = "sqlite"
     for_update = ""  # no row locks in SQLite: a write transaction (BEGIN IMMEDIATE) holds the whole file
     legacy_version_sql: str | None = "PRAGMA user_version"  # how versions 1 to 4 were recorded
+    queues_reminders = False  # one process: the bot's JobQueue schedules reminders (bot.handlers.reminders)
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -97,6 +98,12 @@ class SqliteDatabase:
     async def migrating(self) -> AsyncIterator[None]:
         """Each step is one BEGIN IMMEDIATE transaction; one process uses one file, so nothing more is needed."""
         yield
+
+    async def install_job_queue(self, conn: Connection) -> None:
+        """No job queue in SQLite."""
+
+    async def reminder_added(self, conn: Connection, reminder: Reminder) -> None:
+        """Nothing to queue: the bot schedules the reminder in its JobQueue."""
 
     def _connection(self) -> aiosqlite.Connection:
         if self._conn is None:

@@ -23,9 +23,14 @@ def test_migrates_the_configured_database_and_prints_its_version(tmp_path, capsy
 
 
 def test_migrates_a_postgresql_database_given_by_url(postgres_server, capsys):
+    import psycopg
+
     url = postgres_server.new_database()
     assert main(["migrate", "--url", url]) == 0
     assert capsys.readouterr().out.strip() == f"{url}: schema version {latest_version('postgres')}"
+    assert main(["migrate", "--url", url]) == 0  # again: procrastinate's schema is there, and not created twice
+    with psycopg.connect(url) as raw:  # the reminder job queue's schema came with the migrations
+        assert raw.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone() == (True,)
 
 
 def test_a_database_newer_than_the_code_is_refused(tmp_path, capsys):

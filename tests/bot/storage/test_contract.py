@@ -160,12 +160,28 @@ async def test_cancel_and_reminders(storage):
     soon = await storage.add_reminder(8, 80, 1000.0)
     assert (late.user_id, late.chat_id, late.due_at) == (7, 70, 2000.0)
     assert [r.id for r in await storage.pending_reminders()] == [soon.id, late.id]
-    assert await storage.mark_reminder_sent(soon.id) is True
-    assert await storage.mark_reminder_sent(soon.id) is False
-    assert await storage.is_reminder_pending(soon.id) is False and await storage.is_reminder_pending(late.id) is True
-    assert await storage.mark_reminder_sent(late.id, "undeliverable") is True
+    assert await storage.claim_reminder(soon.id) == soon
+    assert await storage.claim_reminder(soon.id) is None  # claimed: no second sender gets it
+    assert [r.id for r in await storage.pending_reminders()] == [late.id]
+    assert await storage.finish_reminder(soon.id, "sent") is True
+    assert await storage.finish_reminder(soon.id, "sent") is False
+    assert await storage.finish_reminder(late.id, "sent") is False  # not claimed
+    assert await storage.claim_reminder(late.id) == late
+    await storage.release_reminder(late.id)  # a transient failure: pending again
+    assert [r.id for r in await storage.pending_reminders()] == [late.id]
+    assert await storage.claim_reminder(late.id) == late
+    assert await storage.finish_reminder(late.id, "undeliverable") is True
+    await storage.release_reminder(late.id)  # too late: its outcome is recorded
     assert await scalar(storage, "SELECT outcome FROM reminders WHERE id = ?", (late.id,)) == "undeliverable"
+    assert await scalar(storage, "SELECT outcome FROM reminders WHERE id = ?", (soon.id,)) == "sent"
     assert await storage.pending_reminders() == []
+    assert await storage.claim_reminder(10**9) is None  # no such reminder (or /forget deleted it)
+
+
+async def test_of_concurrent_claims_of_a_reminder_exactly_one_wins(storage, replicas):
+    reminder = await storage.add_reminder(7, 70, 1000.0)
+    claims = await asyncio.gather(*(other.claim_reminder(reminder.id) for other in [storage, *replicas]))
+    assert [c for c in claims if c is not None] == [reminder]
 
 
 async def test_details_spots_and_follow_ups(storage):
