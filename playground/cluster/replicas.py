@@ -12,10 +12,12 @@ from playground.cluster.processes import HttpReady, ProcessSpec, free_port
 from playground.cluster.stack import Backend
 
 
-def skinbot_argv(command: str, config_path: Path | None) -> tuple[str, ...]:
-    """`skinbot [--config FILE] COMMAND`, run by this interpreter (the same virtual environment as ours)."""
+def skinbot_argv(command: str, config_path: Path | None, verbose: bool = False) -> tuple[str, ...]:
+    """`skinbot [-v] [--config FILE] COMMAND`, run by this interpreter (the same virtual environment as ours);
+    `verbose`: DEBUG logs, python-telegram-bot's and httpx's included."""
     config_args = ("--config", str(config_path)) if config_path else ()
-    return (sys.executable, "-m", "skinbot", *config_args, command)
+    verbose_args = ("-v",) if verbose else ()
+    return (sys.executable, "-m", "skinbot", *verbose_args, *config_args, command)
 
 
 def webhook_replicas(count: int, config_path: Path | None, env: dict[str, str], log_dir: Path,
@@ -39,3 +41,4 @@ def reminder_worker(config_path: Path | None, env: dict[str, str], log_dir: Path
     """The reminder worker: it serves nothing to probe, so it counts as up once spawned."""
     return ProcessSpec(name="worker", argv=skinbot_argv("worker", config_path), log_path=log_dir / "worker.log",
                        env={**env, "PYTHONUNBUFFERED": "1"})
+
