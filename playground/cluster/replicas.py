@@ -3,12 +3,14 @@ port) and the reminder worker (`skinbot worker`), as child processes of this Pyt
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 from pathlib import Path
 
 from bot.intake import HEALTH_PATH
 from playground.cluster.nginx import Address
-from playground.cluster.processes import HttpReady, ProcessSpec, free_port
+from playground.cluster.processes import HttpReady, ProcessFailed, ProcessSpec, free_port
 from playground.cluster.stack import Backend
 
 
@@ -42,3 +44,15 @@ def reminder_worker(config_path: Path | None, env: dict[str, str], log_dir: Path
     return ProcessSpec(name="worker", argv=skinbot_argv("worker", config_path), log_path=log_dir / "worker.log",
                        env={**env, "PYTHONUNBUFFERED": "1"})
 
+
+async def migrate(config_path: Path | None, env: dict[str, str], log_path: Path) -> None:
+    """`skinbot migrate` to completion, as a deployment does before its replicas start (replicas migrating an empty
+    database at once would wait on each other's lock); ProcessFailed, with its output, when it fails."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = await asyncio.create_subprocess_exec(
+            *skinbot_argv("migrate", config_path), stdin=asyncio.subprocess.DEVNULL, stdout=log,
+            stderr=asyncio.subprocess.STDOUT, env={**os.environ, **env})
+        code = await process.wait()
+    if code != 0:
+        raise ProcessFailed(f"skinbot migrate exited with code {code}\n{log_path.read_text(errors='replace')}")
