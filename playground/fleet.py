@@ -71,6 +71,6 @@ class Fleet:
             await self.balancer.stop()
         return codes
 
-    def rss_bytes(self) -> int:
-        """Resident memory of all the bot processes now."""
-        return sum(bot.rss_bytes() for bot in self.bots)
+    def rss_by_process(self) -> dict[str, int]:
+        """Resident memory of each bot process now, by name (bot0, bot1, ...)."""
+        return {f"bot{i}": bot.rss_bytes() for i, bot in enumerate(self.bots)}
