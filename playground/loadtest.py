@@ -51,7 +51,8 @@ class LoadSpec:
     as_file: bool = False  # send the photos as files (uncompressed documents), not as photos
     busy_texts: frozenset[str] = frozenset()  # the bot's "busy, try again" replies, counted apart
     replicas: int = 0  # 0: one bot long-polling; N: N webhook replicas behind a round-robin balancer (or nginx)
-    cluster: bool = False  # the replicas as deployed: behind nginx, on a throwaway PostgreSQL (playground.cluster)
+    # the replicas as deployed: behind nginx, on a throwaway PostgreSQL, with the reminder worker (playground.cluster)
+    cluster: bool = False
 
 
 @dataclass
@@ -254,7 +255,7 @@ async def _bots(spec: LoadSpec, emulator: Emulator, scratch: Path, config_path: 
     if spec.cluster:
         if db_url is None:
             raise ValueError("a cluster load test needs a PostgreSQL database URL")
-        cluster_spec = ClusterSpec(replicas=max(spec.replicas, 1), db_url=db_url,
+        cluster_spec = ClusterSpec(replicas=max(spec.replicas, 1), db_url=db_url, worker=True,
                                    read_timeout_s=spec.reply_timeout_s)
         async with bot_cluster(emulator, cluster_spec, config_path, scratch) as cluster:
             yield cluster.bot_rss_bytes

@@ -42,7 +42,8 @@ def register(subparsers: Any) -> None:
                              "default 1 with --webhook)")
     parser.add_argument("--cluster", action="store_true",
                         help="the replicas as deployed (docs/deploy.md): behind nginx, on a throwaway PostgreSQL "
-                             "server, after skinbot migrate (implies --webhook; needs nginx and PostgreSQL 15)")
+                             "server after skinbot migrate, with skinbot worker (implies --webhook; needs nginx and "
+                             "PostgreSQL 15)")
     parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
     parser.set_defaults(handler=run)
 

@@ -4,8 +4,9 @@ emulator's webhook delivery as Telegram does (one update per chat at a time, re-
 
 30 users each send a photo, answer the whole questionnaire by buttons and choose a reminder, acting again on what
 their chat shows when a reply does not come (the kill test's users); one replica is SIGKILLed while photos and
-answers are in flight, and restarted. Every user gets exactly one result, one advice and one reminder
-confirmation, no update is handled twice, and the database holds one check per photo, contiguous answers and one
+answers are in flight, and restarted; the reminder worker (`skinbot worker`) sends the reminders, due seconds
+later (`bot.reminder_month_s`). Every user gets exactly one result, one advice, one reminder confirmation and one
+reminder, no update is handled twice, and the database holds one check per photo, contiguous answers and one
 advice per finished questionnaire, with nothing left unfinished.
 """
 
@@ -40,6 +41,7 @@ USERS = 30
 REPLICAS = 3
 CLAIM_S = 3.0  # the killed replica's updates are taken over this soon after it died
 REMIND_CHOICE = "remind:1"
+MONTH_S = 2.0  # a reminder "month": the chosen reminders fall due seconds after they were set
 CATALOG = load_catalog()
 
 
@@ -72,6 +74,22 @@ def bot_output_per_chat(emulator: Emulator) -> dict[int, Counter[str]]:
             tally["reminder confirmations"] += message_text(message).startswith(prefixes)
         tally["advice"] += event.kind == "edit" and is_new_advice(message)
     return counts
+
+
+def reminders_received(emulator: Emulator) -> Counter[int]:
+    """How many reminder messages the bot sent to each chat."""
+    texts = {CATALOG.text(lang, "remind.message") for lang in LANGUAGES}
+    return Counter(e.chat_id for e in emulator.world.events if e.kind == "message"
+                   and e.payload["message"]["from"]["is_bot"] and message_text(e.payload["message"]) in texts)
+
+
+async def reminders_finished(db_url: str) -> None:
+    """Wait until every reminder has an outcome and the worker has no job left to run: nothing more can be sent."""
+    async with asyncio.timeout(60):
+        while database_rows(db_url, "SELECT COUNT(*) FROM reminders WHERE outcome IS NULL") != [(0,)] or \
+                database_rows(db_url, "SELECT COUNT(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')") \
+                != [(0,)]:
+            await asyncio.sleep(0.2)
 
 
 def story(emulator: Emulator, chat_id: int) -> str:
@@ -118,41 +136,45 @@ def nginx_installed() -> None:
 async def test_three_replicas_behind_nginx_one_killed_answer_every_user_exactly_once(
         tmp_path: Path, postgres_server: PostgresServer, nginx_installed: None) -> None:
     db_url = postgres_server.new_database()
-    config = write_config(tmp_path, {"bot": {"webhook_claim_s": CLAIM_S}})
+    config = write_config(tmp_path, {"bot": {"webhook_claim_s": CLAIM_S, "reminder_month_s": MONTH_S}})
     users = KillSpec(users=USERS, rounds=1, images=lesion_photos(IMAGES), reply_timeout_s=45.0,
                      busy_texts=busy_texts(), remind_choice=REMIND_CHOICE,
                      reminder_set_prefixes=reminder_set_prefixes())
     emulator = Emulator(token=TOKEN, webhook_timeout_s=30.0, webhook_retry_s=0.3)
     await emulator.start()
     try:
-        spec = ClusterSpec(replicas=REPLICAS, db_url=db_url, env=SECRET_ENV, read_timeout_s=30.0)
+        spec = ClusterSpec(replicas=REPLICAS, db_url=db_url, worker=True, env=SECRET_ENV, read_timeout_s=30.0)
         async with bot_cluster(emulator, spec, config, tmp_path) as bots:
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
                 client = ChatClient(emulator.url, session)
                 conversations = asyncio.gather(*(converse(client, i, users) for i in range(USERS)))
                 killed_at = await kill_mid_flight(emulator, bots, "replica-1")
                 outcomes = await conversations
-            codes = await bots.cluster.backends.stop()
+                await reminders_finished(db_url)
+            codes = {**await bots.cluster.backends.stop(), **await bots.cluster.others.stop()}
             access = bots.access_log()
     finally:
         await emulator.stop()
     # the emulator re-sent what the dead replica did not answer: nobody had to act again
     assert outcomes == ["direct"] * USERS
-    assert codes == {f"replica-{i}": 0 for i in range(REPLICAS)}
+    assert codes == {**{f"replica-{i}": 0 for i in range(REPLICAS)}, "worker": 0}
     assert '" 502 ' in access  # replica-1 died with POSTs in flight, and nginx did not send them elsewhere
     assert "upstream_status=503" in access  # their copies were refused while its claims held, then taken over
     assert check_rows(lambda sql: database_rows(db_url, sql), USERS) == []
     # one journal row per update the users made (each message and each button tap), each handled once
     handled = database_rows(db_url, "SELECT COUNT(*) FROM updates WHERE done_at IS NOT NULL")
     assert handled == [(emulator.world.updates_made,)]
+    # every reminder chosen was scheduled once, and the worker sent each exactly once
     assert database_rows(db_url, "SELECT COUNT(*), COUNT(DISTINCT user_id) FROM reminders") == [(USERS, USERS)]
+    assert database_rows(db_url, "SELECT outcome, COUNT(*) FROM reminders GROUP BY outcome") == [("sent", USERS)]
+    assert sorted(reminders_received(emulator).values()) == [1] * USERS
     output = bot_output_per_chat(emulator)
     assert len(output) == USERS
-    # a result message that becomes the advice, and a reminder confirmation: nothing twice, no apology. (Known to
-    # fail when the kill falls between a result reaching Telegram and the replica recording its message id
-    # (bot/handlers/photo.py, _deliver_result): the copy taken over finds the session without a message and sends
-    # the result again; the failure message shows each odd chat's events.)
-    expected = {"messages": 2, "advice": 1, "reminder confirmations": 1}
+    # a result message that becomes the advice, a reminder confirmation and the reminder: nothing twice, no
+    # apology. (Known to fail when the kill falls between a result reaching Telegram and the replica recording its
+    # message id (bot/handlers/photo.py, _deliver_result): the copy taken over finds the session without a message
+    # and sends the result again; the failure message shows each odd chat's events.)
+    expected = {"messages": 3, "advice": 1, "reminder confirmations": 1}
     odd = {chat: dict(tally) for chat, tally in output.items() if tally != expected}
     assert not odd, f"replica-1 SIGKILLed at {killed_at:.2f}\n" + "\n".join(
         f"{chat} {tally}:\n{story(emulator, chat)}" for chat, tally in odd.items())
@@ -171,6 +193,7 @@ def test_loadtest_against_the_cluster_delivers_every_reply_once(tmp_path: Path, 
     assert report["cluster"] and report["replicas"] == 2 and report["expected_replies"] > 4
     assert report["received_replies"] == report["expected_replies"]
     assert report["lost_replies"] == 0 and report["duplicated_replies"] == 0
-    assert set(report["peak_rss_mb_by_process"]) == {"replica-0", "replica-1"}
-    assert all(mb > 50 for mb in report["peak_rss_mb_by_process"].values())  # a replica holds the model
+    peaks = report["peak_rss_mb_by_process"]
+    assert set(peaks) == {"replica-0", "replica-1", "worker"}
+    assert peaks["replica-0"] > 50 and peaks["replica-1"] > 50  # a replica holds the model
     assert code == 0 and "behind nginx on PostgreSQL" in printed and "targets met" in printed
