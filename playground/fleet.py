@@ -6,26 +6,19 @@ at (as a deployment's load balancer would be).
 from __future__ import annotations
 
 import secrets
-import socket
 from pathlib import Path
 
 import yaml
 
 from playground.balancer import RoundRobin
 from playground.botprocess import BotProcess
+from playground.cluster.processes import free_port
 from playground.server import Emulator
 from playground.world import Webhook
 from skinbot import resources
 
 WEBHOOK_PATH = "/hook"
 SECRET_VARIABLE = "SKINBOT_WEBHOOK_SECRET"
-
-
-def free_port() -> int:
-    """A loopback port free right now (for a replica to listen on)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def webhook_config(source: Path | None, directory: Path) -> Path:
@@ -78,6 +71,6 @@ class Fleet:
             await self.balancer.stop()
         return codes
 
-    def rss_bytes(self) -> int:
-        """Resident memory of all the bot processes now."""
-        return sum(bot.rss_bytes() for bot in self.bots)
+    def rss_by_process(self) -> dict[str, int]:
+        """Resident memory of each bot process now, by name (bot0, bot1, ...)."""
+        return {f"bot{i}": bot.rss_bytes() for i, bot in enumerate(self.bots)}

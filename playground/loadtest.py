@@ -9,6 +9,7 @@ emulator's clock, from the moment it queued the user's update to the moment the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import io
@@ -25,11 +26,13 @@ import numpy as np
 from PIL import Image
 
 from playground.client import Chat, ChatClient, buttons, message_text
+from playground.cluster.botcluster import ClusterSpec, bot_cluster
+from playground.cluster.postgres import throwaway_postgres
 from playground.fleet import Fleet
 from playground.server import Emulator
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable
 
 TOKEN = "555000:LOADTEST-TOKEN"
 RSS_SAMPLE_EVERY_S = 0.2
@@ -47,7 +50,9 @@ class LoadSpec:
     ramp_s: float = 10.0  # users start one after another, evenly over this many seconds
     as_file: bool = False  # send the photos as files (uncompressed documents), not as photos
     busy_texts: frozenset[str] = frozenset()  # the bot's "busy, try again" replies, counted apart
-    replicas: int = 0  # 0: one bot long-polling; N: N webhook replicas behind a round-robin balancer
+    replicas: int = 0  # 0: one bot long-polling; N: N webhook replicas behind a round-robin balancer (or nginx)
+    # the replicas as deployed: behind nginx, on a throwaway PostgreSQL, with the reminder worker (playground.cluster)
+    cluster: bool = False
 
 
 @dataclass
@@ -79,6 +84,8 @@ class LoadReport:
     replies_per_s: float
     bot_peak_rss_mb: float  # all the bot processes together
     replicas: int = 0
+    cluster: bool = False
+    peak_rss_mb_by_process: dict[str, float] = field(default_factory=dict)  # each bot process's own peak
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,6 +93,8 @@ class LoadReport:
     def summary(self) -> str:
         """The report as a few human-readable lines."""
         intake = f", {self.replicas} webhook replica(s)" if self.replicas else ""
+        intake += " behind nginx on PostgreSQL" if self.cluster else ""
+        each = ", ".join(f"{name} {mb:.0f} MB" for name, mb in self.peak_rss_mb_by_process.items())
         return "\n".join([
             f"users {self.users} x {self.photos_per_user} photo(s) + questionnaire, think time {self.think_s:g} s, "
             f"ramp-up {self.ramp_s:g} s{intake}",
@@ -94,7 +103,7 @@ class LoadReport:
             f"photo -> reply latency: p50 {self.photo_p50_ms:.0f} ms, p95 {self.photo_p95_ms:.0f} ms",
             f"button -> reply latency: p50 {self.button_p50_ms:.0f} ms, p95 {self.button_p95_ms:.0f} ms",
             f"throughput: {self.replies_per_s:.1f} replies/s over {self.duration_s:.1f} s",
-            f"bot peak RSS: {self.bot_peak_rss_mb:.0f} MB",
+            f"bot peak RSS: {self.bot_peak_rss_mb:.0f} MB" + (f" (each process's peak: {each})" if each else ""),
         ])
 
     def targets_met(self, p95_target_ms: float) -> bool:
@@ -129,7 +138,10 @@ def load_test(spec: LoadSpec, config_path: Path | None, big_photo_mb: float,
             announce(f"skinbot loadtest: each user sends {big.stat().st_size / 1e6:.2f} MB as a file")
             spec = dataclasses.replace(spec, images=(big,), as_file=True)
         announce(f"skinbot loadtest: {spec.users} users x {spec.photos_per_user} photo(s) + questionnaire…")
-        return asyncio.run(run_load(spec, config_path=config_path))
+        if not spec.cluster:
+            return asyncio.run(run_load(spec, config_path=config_path))
+        with throwaway_postgres() as postgres:
+            return asyncio.run(run_load(spec, config_path=config_path, db_url=postgres.new_database()))
 
 
 def _read(path: Path) -> bytes:
@@ -212,40 +224,74 @@ async def simulate_user(client: ChatClient, index: int, spec: LoadSpec) -> tuple
     return chat, tally
 
 
-async def _sample_rss(fleet: Fleet, peak: list[int], stop: asyncio.Event) -> None:
+@dataclass
+class RssPeaks:
+    """The highest resident memory seen, of all the bot processes together and of each one."""
+
+    total: int = 0
+    by_process: dict[str, int] = field(default_factory=dict)
+
+    def add(self, sample: dict[str, int]) -> None:
+        """Take one sample (bytes by process name) into the peaks."""
+        self.total = max(self.total, sum(sample.values()))
+        for name, rss in sample.items():
+            self.by_process[name] = max(self.by_process.get(name, 0), rss)
+
+
+async def _sample_rss(measure: Callable[[], dict[str, int]], peaks: RssPeaks, stop: asyncio.Event) -> None:
     while not stop.is_set():
-        peak[0] = max(peak[0], fleet.rss_bytes())
+        peaks.add(measure())
         try:
             await asyncio.wait_for(stop.wait(), RSS_SAMPLE_EVERY_S)
         except TimeoutError:
             continue
 
 
-async def run_load(spec: LoadSpec, config_path: Path | None, cwd: Path | None = None) -> LoadReport:
-    """Start the emulator and the bot or its replicas (fresh database), run every user at once, stop them all, and
-    report."""
+@contextlib.asynccontextmanager
+async def _bots(spec: LoadSpec, emulator: Emulator, scratch: Path, config_path: Path | None, cwd: Path | None,
+                db_url: str | None) -> AsyncIterator[Callable[[], dict[str, int]]]:
+    """The bot processes `spec` asks for, serving `emulator`, running while inside; yields what measures their
+    resident memory (bytes by process)."""
+    if spec.cluster:
+        if db_url is None:
+            raise ValueError("a cluster load test needs a PostgreSQL database URL")
+        cluster_spec = ClusterSpec(replicas=max(spec.replicas, 1), db_url=db_url, worker=True,
+                                   read_timeout_s=spec.reply_timeout_s)
+        async with bot_cluster(emulator, cluster_spec, config_path, scratch) as cluster:
+            yield cluster.bot_rss_bytes
+        return
+    fleet = Fleet(emulator, scratch, config_path, cwd, replicas=spec.replicas)
+    try:
+        await fleet.start()
+        yield fleet.rss_by_process
+    finally:
+        await fleet.stop()
+
+
+async def run_load(spec: LoadSpec, config_path: Path | None, cwd: Path | None = None,
+                   db_url: str | None = None) -> LoadReport:
+    """Start the emulator and the bot or its replicas (fresh database: a SQLite file, or `db_url` for a cluster),
+    run every user at once, stop them all, and report."""
     emulator = Emulator(token=TOKEN)
     await emulator.start()
-    with tempfile.TemporaryDirectory(prefix="skinbot-loadtest-") as scratch:
-        fleet = Fleet(emulator, Path(scratch), config_path, cwd, replicas=spec.replicas)
-        peak = [0]
-        stop_sampling = asyncio.Event()
-        try:
-            await fleet.start()
-            sampler = asyncio.create_task(_sample_rss(fleet, peak, stop_sampling))
-            connector = aiohttp.TCPConnector(limit=0)
-            async with aiohttp.ClientSession(connector=connector) as session:
-                client = ChatClient(emulator.url, session)
-                started = time.monotonic()
-                results = await asyncio.gather(*(simulate_user(client, i, spec) for i in range(spec.users)))
-                duration = time.monotonic() - started
-                await asyncio.sleep(SETTLE_S)
-                late = [len(await chat.bot_replies(timeout=0.0)) for chat, _ in results]
-            stop_sampling.set()
-            await sampler
-        finally:
-            await fleet.stop()
-            await emulator.stop()
+    peaks = RssPeaks()
+    stop_sampling = asyncio.Event()
+    try:
+        with tempfile.TemporaryDirectory(prefix="skinbot-loadtest-") as scratch:
+            async with _bots(spec, emulator, Path(scratch), config_path, cwd, db_url) as measure:
+                sampler = asyncio.create_task(_sample_rss(measure, peaks, stop_sampling))
+                connector = aiohttp.TCPConnector(limit=0)
+                async with aiohttp.ClientSession(connector=connector) as session:
+                    client = ChatClient(emulator.url, session)
+                    started = time.monotonic()
+                    results = await asyncio.gather(*(simulate_user(client, i, spec) for i in range(spec.users)))
+                    duration = time.monotonic() - started
+                    await asyncio.sleep(SETTLE_S)
+                    late = [len(await chat.bot_replies(timeout=0.0)) for chat, _ in results]
+                stop_sampling.set()
+                await sampler
+    finally:
+        await emulator.stop()
     tallies = [tally for _, tally in results]
     expected = sum(t.expected for t in tallies)
     received = sum(t.received for t in tallies) + sum(late)
@@ -260,7 +306,8 @@ async def run_load(spec: LoadSpec, config_path: Path | None, cwd: Path | None = 
         photo_p50_ms=percentile_ms(photo, 50), photo_p95_ms=percentile_ms(photo, 95),
         button_p50_ms=percentile_ms(button, 50), button_p95_ms=percentile_ms(button, 95),
         duration_s=duration, replies_per_s=received / duration if duration > 0 else 0.0,
-        bot_peak_rss_mb=peak[0] / 1e6 if peak[0] else 0.0, replicas=spec.replicas,
+        bot_peak_rss_mb=peaks.total / 1e6, replicas=spec.replicas, cluster=spec.cluster,
+        peak_rss_mb_by_process={name: rss / 1e6 for name, rss in peaks.by_process.items()},
     )
 
 

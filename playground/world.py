@@ -311,6 +311,11 @@ class World:
         self._queue.pending.clear()
 
     @property
+    def updates_made(self) -> int:
+        """Updates queued since the start (each user message and button tap), delivered or not."""
+        return self._queue.next_id - FIRST_UPDATE_ID
+
+    @property
     def pending_updates(self) -> int:
         """Updates queued and not yet confirmed by the bot."""
         return len(self._queue.pending)

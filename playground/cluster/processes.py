@@ -13,7 +13,7 @@ import contextlib
 import os
 import signal
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -65,7 +65,20 @@ class TcpReady:
         return True
 
 
-Readiness = HttpReady | TcpReady | None  # None: up as soon as it is spawned (a process with nothing to probe)
+@dataclass(frozen=True)
+class ConditionReady:
+    """Ready once `check()` is true: for a process that shows it is up only through what it does to us (a bot
+    long-polling an in-process emulator)."""
+
+    check: Callable[[], bool]
+
+    async def probe(self, http: aiohttp.ClientSession) -> bool:
+        """One attempt: the condition now; `http` is not needed here, the signature is HttpReady's."""
+        return self.check()
+
+
+# None: up as soon as it is spawned (a process with nothing to probe)
+Readiness = HttpReady | TcpReady | ConditionReady | None
 
 
 @dataclass(frozen=True)

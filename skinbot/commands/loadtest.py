@@ -1,7 +1,8 @@
 """`skinbot loadtest`: many simulated users at once against the real bot through the local emulator.
 
 Prints replies received vs expected, lost and duplicated replies, p50/p95 reply latency, throughput and the bot's
-peak RSS; exits 1 when a reply was lost or duplicated or the photo p95 is above the target.
+peak RSS (all processes, and each one's); `--cluster` runs the replicas as deployed, behind nginx on PostgreSQL;
+exits 1 when a reply was lost or duplicated or the photo p95 is above the target.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--replicas", type=int, default=None,
                         help="webhook replicas sharing one database behind a round-robin balancer (implies --webhook; "
                              "default 1 with --webhook)")
+    parser.add_argument("--cluster", action="store_true",
+                        help="the replicas as deployed (docs/deploy.md): behind nginx, on a throwaway PostgreSQL "
+                             "server after skinbot migrate, with skinbot worker (implies --webhook; needs nginx and "
+                             "PostgreSQL 15)")
     parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
     parser.set_defaults(handler=run)
 
@@ -47,7 +52,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     """Run the load test and print its report; the exit code says whether the targets were met."""
     from playground.loadtest import IMAGE_PATTERNS, LoadSpec, busy_texts, lesion_photos, load_test
 
-    replicas = args.replicas if args.replicas is not None else int(args.webhook)
+    replicas = args.replicas if args.replicas is not None else int(args.webhook or args.cluster)
     if args.users < 1 or args.photos < 1 or args.timeout <= 0 or args.think < 0 or args.ramp < 0:
         print("skinbot loadtest: --users and --photos must be at least 1, --timeout positive, --think and --ramp >= 0",
               file=sys.stderr)
@@ -65,7 +70,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return 2
     spec = LoadSpec(users=args.users, photos_per_user=args.photos, images=images, reply_timeout_s=args.timeout,
                     think_s=args.think, ramp_s=args.ramp, as_file=args.as_file, busy_texts=busy_texts(),
-                    replicas=replicas)
+                    replicas=replicas, cluster=args.cluster)
     report = load_test(spec, args.config, args.big_photo_mb, announce=lambda line: print(line, flush=True))
     print(report.summary())
     if args.json is not None:
