@@ -10,7 +10,7 @@ from typing import Literal
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.messages import Catalog, Language
+from bot.messages import LANGUAGES, Catalog, Language
 from bot.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -20,7 +20,8 @@ Delivery = Literal["sent", "undeliverable", "gone", "retry"]
 
 @dataclass(frozen=True)
 class ReminderSender:
-    """Sends reminders through `bot`, in the language stored for the user, else `default_language`."""
+    """Sends reminders through `bot`, in the language the user chose, else the one of the chat they set it in,
+    else `default_language`."""
 
     bot: Bot
     storage: Storage
@@ -35,7 +36,8 @@ class ReminderSender:
         if reminder is None:
             return "gone"
         try:
-            lang = await self.storage.language(reminder.user_id) or self.default_language
+            # A language chosen since it was set wins; else the one the user was talked to in when they set it.
+            lang = await self.storage.language(reminder.user_id) or _language(reminder.language, self.default_language)
             await self.bot.send_message(reminder.chat_id, self.catalog.text(lang, "remind.message"))
         except (BadRequest, Forbidden) as exc:
             logger.info("reminder %s cannot be delivered (%s); not trying again", reminder_id, exc)
@@ -50,3 +52,7 @@ class ReminderSender:
             raise
         await self.storage.finish_reminder(reminder_id, "sent")
         return "sent"
+
+
+def _language(code: str | None, default: Language) -> Language:
+    return code if code in LANGUAGES else default

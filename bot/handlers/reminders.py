@@ -41,7 +41,7 @@ async def remind_chosen(update: Update, context: BotContext, button: ChooseRemin
     lang = await context.language()
     due_at = time.time() + button.months * s.config.bot.reminder_month_s
     chat_id = chat_of(query)
-    reminder = await s.storage.add_reminder(query.from_user.id, chat_id, due_at)
+    reminder = await s.storage.add_reminder(query.from_user.id, chat_id, due_at, lang)
     if not s.storage.reminders_queued:
         assert context.job_queue is not None
         schedule(context.job_queue, reminder)

@@ -95,8 +95,10 @@ class Storage(Protocol):
     async def log_intent(self, user_id: int, intent: str, score: float) -> None:
         """Record which intent a free-text question matched (not the question's text)."""
 
-    async def add_reminder(self, user_id: int, chat_id: int, due_at: float) -> Reminder:
-        """Store a re-check reminder (and, where `reminders_queued`, its delivery job, committed with it)."""
+    async def add_reminder(self, user_id: int, chat_id: int, due_at: float, language: Language | None = None
+                           ) -> Reminder:
+        """Store a re-check reminder (and, where `reminders_queued`, its delivery job, committed with it), with the
+        language the user is talked to in now."""
 
     @property
     def reminders_queued(self) -> bool:

@@ -62,6 +62,9 @@ class Reminder:
     user_id: int
     chat_id: int
     due_at: float
+    # The language the user was talked to in when they set it (Telegram's, unless they chose one): a reminder falls
+    # due with no update to take the user's language from.
+    language: str | None = None
 
 
 @dataclass(frozen=True)

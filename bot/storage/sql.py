@@ -245,16 +245,17 @@ class SqlStorage:
                 (user_id, intent, score, self._clock()),
             )
 
-    async def add_reminder(self, user_id: int, chat_id: int, due_at: float) -> Reminder:
+    async def add_reminder(self, user_id: int, chat_id: int, due_at: float, language: Language | None = None
+                           ) -> Reminder:
         """The backend queues the reminder's delivery in the same transaction (PostgreSQL), or the caller schedules
         it (SQLite: `reminders_queued` is False)."""
         async with self.db.transaction() as conn:
             await self._ensure_user(conn, user_id)
             added = await conn.execute(
-                "INSERT INTO reminders (user_id, chat_id, due_at, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-                (user_id, chat_id, due_at, self._clock()),
+                "INSERT INTO reminders (user_id, chat_id, due_at, created_at, language) VALUES (?, ?, ?, ?, ?) "
+                "RETURNING id", (user_id, chat_id, due_at, self._clock(), language),
             )
-            reminder = Reminder(int(added.value()), user_id, chat_id, due_at)
+            reminder = Reminder(int(added.value()), user_id, chat_id, due_at, language)
             await self.db.reminder_added(conn, reminder)
         return reminder
 
@@ -264,7 +265,7 @@ class SqlStorage:
 
     async def pending_reminders(self) -> list[Reminder]:
         rows = (await self._read(
-            "SELECT id, user_id, chat_id, due_at FROM reminders WHERE sent_at IS NULL ORDER BY due_at, id"
+            "SELECT id, user_id, chat_id, due_at, language FROM reminders WHERE sent_at IS NULL ORDER BY due_at, id"
         )).rows
         return [_reminder(r) for r in rows]
 
@@ -273,7 +274,7 @@ class SqlStorage:
         async with self.db.transaction() as conn:
             claimed = await conn.execute(
                 "UPDATE reminders SET sent_at = ? WHERE id = ? AND sent_at IS NULL "
-                "RETURNING id, user_id, chat_id, due_at",
+                "RETURNING id, user_id, chat_id, due_at, language",
                 (self._clock(), reminder_id),
             )
         row = claimed.first()
@@ -496,7 +497,7 @@ class SqlStorage:
 
 
 def _reminder(row: Sequence[Any]) -> Reminder:
-    return Reminder(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
+    return Reminder(int(row[0]), int(row[1]), int(row[2]), float(row[3]), None if row[4] is None else str(row[4]))
 
 
 def _history_entry(row: Sequence[Any]) -> HistoryEntry:

@@ -1,12 +1,16 @@
 import asyncio
 import sqlite3
 import time
+from dataclasses import replace
 
 from bot.app import running
 from bot.checklist import QUESTIONS
+from bot.messages import load_catalog
 
 from .conftest import LOW, make_config, make_env
 from .fakes import count_user_rows
+
+CATALOG = load_catalog()
 
 
 async def full_check(chat):
@@ -91,3 +95,27 @@ async def test_reminders_survive_a_restart_and_are_delivered_once(tmp_path):
     with sqlite3.connect(config.storage.sqlite_path) as db:
         assert db.execute("SELECT sent_at IS NOT NULL FROM reminders WHERE id = ?", (due.id,)).fetchone() == (1,)
         assert db.execute("SELECT COUNT(*) FROM reminders WHERE id = ?", (gone.id,)).fetchone() == (0,)
+
+
+async def test_a_reminder_speaks_the_language_of_the_chat_it_was_set_in(tmp_path):
+    """No /language choice: the reminder, which falls due with no update to take a language from, is sent in the
+    language the user was talked to in when they set it; a choice made since wins."""
+    config = make_config(tmp_path)
+    env = make_env(replace(config, bot=replace(config.bot, reminder_month_s=0.2)))
+    texts = {lang: CATALOG.text(lang, "remind.message") for lang in ("en", "ko")}
+
+    def reminders():
+        return {c.params["chat_id"]: c.params["text"] for c in env.telegram.sent("sendMessage")
+                if c.params["text"] in texts.values()}
+
+    async with running(env.application):
+        for user in (1, 2):
+            chat = env.chat(user, language_code="ko")
+            await chat.text("/remind")
+            await chat.press(env.telegram.last_message_id(user), "remind:1")
+        await env.storage.set_language(2, "en")
+        for _ in range(50):
+            if len(reminders()) == 2:
+                break
+            await asyncio.sleep(0.1)
+    assert reminders() == {1: texts["ko"], 2: texts["en"]}
