@@ -140,10 +140,3 @@ def advise(risk: Risk | None, answers: Mapping[str, AnswerValue], policy: Policy
     possible = sum(q.points for q in QUESTIONS if answer[q.key] != "no")
     return Advice(level=level, reasons=reasons, score=score, possible_score=possible, skipped=len(skipped))
 
-
-def gives_rash_guidance(rash: bool, risk: Risk | None) -> bool:
-    """Whether a photo the model calls a rash gets rash guidance instead of a mole risk level and the questions.
-
-    Only when the malignancy model also rates it low: a few melanomas look like a rash to the type head (Kaggle
-    test: 5 of 300 malignant), and a medium or high score must never disappear behind rash guidance."""
-    return rash and risk == "low"

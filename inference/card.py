@@ -23,8 +23,8 @@ This module alone reads and writes `models/model_card.json` (format "skinbot-mod
 Judging (`inference.judge`): lesion score = sigmoid(gate / gate_temperature), refused below `thresholds.gate`;
 modality = "clinical" when sigmoid(modality logit) >= `thresholds.modality`, else "dermoscopic"; malignancy =
 sigmoid(lesion / that modality's temperature); risk "high" from its `high`, "medium" from its `refer`; type
-probabilities = softmax(type logits); a photo whose "rash" probability reaches `thresholds.rash` is a rash; what a
-lesion most resembles is worth saying when its top type probability reaches `thresholds.type`.
+probabilities = softmax(type logits); a photo whose "rash" probability reaches `thresholds.rash` and whose risk is
+"low" is a rash; what a lesion most resembles is worth saying when its top type probability reaches `thresholds.type`.
 The CAM output is the lesion head at each position of the last feature map (its mean is the lesion logit).
 """
 

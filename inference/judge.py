@@ -8,7 +8,8 @@ this module, so a threshold means the same thing everywhere. The rules (the card
 - malignancy = sigmoid(lesion logit / that modality's temperature); risk "high" when malignancy >= that modality's
   `high`, "medium" when >= its `refer`, else "low"
 - type probabilities = softmax(type logits), named by `card.lesion_types`; the lesion type is the most likely one
-- rash when the "rash" probability >= `thresholds.rash`
+- rash when the "rash" probability >= `thresholds.rash` and the risk is "low": a few melanomas look like a rash to
+  the type head, and a medium or high score must never disappear behind rash guidance
 - the CAM is passed through as the model computed it (lesion-head logits per region of the last feature map)
 
 Every number is computed for every image, accepted by the gate or not (evaluation measures malignancy on all of
@@ -57,7 +58,7 @@ class Judgement:
     risk: Risk  # from this modality's thresholds
     type_probs: dict[str, float]  # by lesion type name; sums to 1
     lesion_type: str  # the most likely type
-    rash: bool  # the "rash" probability reaches the card's rash threshold
+    rash: bool  # the "rash" probability reaches the card's rash threshold and the risk is low
     cam: tuple[tuple[float, ...], ...]  # rows of the lesion head's class-activation map
 
 
@@ -176,7 +177,7 @@ def judge_arrays(outputs: Mapping[str, np.ndarray], card: ModelCard) -> Judgemen
     malignancy, refer, high = calibrated_malignancy(lesion, clinical, card.lesion_calibration)
     risk = risk_levels(malignancy, refer, high)
     type_probs = softmax(types)
-    rash = type_probs[:, card.lesion_types.index("rash")] >= card.rash_threshold
+    rash = (type_probs[:, card.lesion_types.index("rash")] >= card.rash_threshold) & (risk == RISKS.index("low"))
     return Judgements(
         lesion_types=card.lesion_types, accepted=lesion_score >= card.gate_threshold, lesion_score=lesion_score,
         clinical_score=clinical_score, clinical=clinical, malignancy=malignancy, risk=risk, type_probs=type_probs,

@@ -8,12 +8,11 @@ model's square in memory for "Where did you look?" (`bot.result_cache`), never w
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 
 from telegram import InlineKeyboardMarkup, Message, Update
 
-from bot import heatmap, keyboards, lesion_types, policy, render
+from bot import heatmap, keyboards, lesion_types, render
 from bot.callbacks import ExplainType
 from bot.messages import Language
 from bot.nlu import AnswerContext
@@ -25,9 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 async def record(s: Services, user_id: int, assessment: Assessment, assessment_id: int, photo: bytes) -> None:
-    """For a photo checked now: store what the type head said (a rash only where it gets rash guidance), and keep
-    the model's square for the heatmap."""
-    assessment = dataclasses.replace(assessment, rash=policy.gives_rash_guidance(assessment.rash, assessment.risk))
+    """For a photo checked now: store what the type head said, and keep the model's square for the heatmap."""
     await s.storage.record_details(assessment_id, assessment)
     if not assessment.rash:
         await _keep_for_heatmap(s, user_id, assessment, assessment_id, photo)

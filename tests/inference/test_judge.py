@@ -93,21 +93,31 @@ def test_modality_threshold_comes_from_the_card(tmp_path: Path) -> None:
     assert judge(outputs([3.0], [0.0], [logit]), strict).modality == "dermoscopic"
 
 
-def test_rash_flag_is_the_rash_probability_against_the_card_threshold(card: ModelCard) -> None:
+def test_rash_flag_is_the_rash_probability_against_the_card_threshold_for_a_low_risk_photo(card: ModelCard) -> None:
     def with_rash_probability(p: float) -> np.ndarray:
         # Seven types at logit 0 and "rash" at r: P(rash) = e^r / (7 + e^r) = p.
         types = np.zeros((1, len(LESION_TYPES)))
         types[0, -1] = math.log(7 * p / (1 - p))
         return types
 
-    below = judge(outputs([3.0], [0.0], [0.0], with_rash_probability(RASH_THRESHOLD - 1e-4)), card)
-    above = judge(outputs([3.0], [0.0], [0.0], with_rash_probability(RASH_THRESHOLD + 1e-4)), card)
+    below = judge(outputs([3.0], [-6.0], [0.0], with_rash_probability(RASH_THRESHOLD - 1e-4)), card)
+    above = judge(outputs([3.0], [-6.0], [0.0], with_rash_probability(RASH_THRESHOLD + 1e-4)), card)
     assert below.type_probs["rash"] == pytest.approx(RASH_THRESHOLD - 1e-4, abs=1e-6)
     assert (below.rash, above.rash) == (False, True)
     assert below.lesion_type == above.lesion_type == "rash"  # most likely, yet not confident enough below
     # The argmax alone never makes a rash: a 0.3 "rash" that leads the others is not one.
-    plurality = judge(outputs([3.0], [0.0], [0.0], with_rash_probability(0.3)), card)
+    plurality = judge(outputs([3.0], [-6.0], [0.0], with_rash_probability(0.3)), card)
     assert plurality.lesion_type == "rash" and plurality.rash is False
+
+
+def test_a_rash_the_malignancy_model_does_not_rate_low_is_not_a_rash(card: ModelCard) -> None:
+    # A few melanomas look like a rash to the type head: their risk level must not disappear behind rash guidance.
+    types = np.zeros((3, len(LESION_TYPES)))
+    types[:, -1] = 8.0  # "rash" with probability 0.997
+    judged = judge_batch(outputs([3.0] * 3, [-6.0, 0.0, 6.0], [0.0] * 3, types), card)
+    assert [j.risk for j in judged] == ["low", "medium", "high"]
+    assert [j.rash for j in judged] == [True, False, False]
+    assert all(j.lesion_type == "rash" for j in judged)
 
 
 def test_gate_threshold_and_temperature_come_from_the_card(tmp_path: Path) -> None:

@@ -161,12 +161,15 @@ def test_cam_is_7x7_and_peaks_on_the_lesion(pipeline: Pipeline) -> None:
     assert cam.mean() == pytest.approx(10 * (0.5 - pixels.mean() / 255), abs=1e-3)  # averages to the lesion logit
 
 
-def test_a_very_red_inflamed_photo_is_flagged_as_a_rash(pipeline: Pipeline) -> None:
-    result = pipeline.analyze(jpeg(Image.fromarray(textured((210, 70, 70)))))
+def test_a_very_red_inflamed_photo_is_flagged_as_a_rash_unless_its_risk_is_not_low(pipeline: Pipeline) -> None:
+    result = pipeline.analyze(jpeg(Image.fromarray(textured((240, 110, 110)))))
     assert result.status == "ok", result
-    assert result.lesion_type == "rash"
+    assert result.lesion_type == "rash" and result.risk == "low"
     assert result.type_probs["rash"] >= RASH_THRESHOLD and result.rash is True
     assert list(result.type_probs) == list(LESION_TYPES)
+    darker = pipeline.analyze(jpeg(Image.fromarray(textured((210, 70, 70)))))  # darker: the test model says medium
+    assert darker.lesion_type == "rash" and darker.type_probs["rash"] >= RASH_THRESHOLD
+    assert darker.risk == "medium" and darker.rash is False
     calm = pipeline.analyze(jpeg(Image.fromarray(textured((150, 128, 110)))))
     assert calm.rash is False and calm.type_probs["rash"] < RASH_THRESHOLD
 

@@ -82,15 +82,16 @@ def expected_judgement(outputs: dict[str, np.ndarray]) -> dict[str, Any]:
     exps = [math.exp(float(t)) for t in outputs["type_logits"]]
     probs = {name: e / math.fsum(exps) for name, e in zip(LESION_TYPES, exps, strict=True)}
     lesion_score = logistic(float(outputs["gate_logit"]) / GATE_TEMPERATURE)
+    risk = "high" if malignancy >= calibration.high else "medium" if malignancy >= calibration.refer else "low"
     return {
         "accepted": lesion_score >= GATE_THRESHOLD,
         "lesion_score": lesion_score,
         "modality": "clinical" if clinical else "dermoscopic",
         "malignancy": malignancy,
-        "risk": "high" if malignancy >= calibration.high else "medium" if malignancy >= calibration.refer else "low",
+        "risk": risk,
         "type_probs": probs,
         "lesion_type": max(probs, key=lambda k: probs[k]),
-        "rash": probs["rash"] >= RASH_THRESHOLD,
+        "rash": probs["rash"] >= RASH_THRESHOLD and risk == "low",
     }
 
 
