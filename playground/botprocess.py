@@ -7,11 +7,11 @@ launched as a `playground.cluster.processes.ManagedProcess`, as the cluster's re
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from bot.intake import HEALTH_PATH
-from playground.cluster.processes import ConditionReady, HttpReady, ManagedProcess, ProcessSpec, Readiness
-from playground.cluster.replicas import skinbot_argv
+from playground.cluster.processes import ConditionReady, ManagedProcess, ProcessSpec
+from playground.cluster.replicas import replica_spec, skinbot_argv
 from playground.server import Emulator
 
 
@@ -33,22 +33,21 @@ class BotProcess:
         self.log_path = log_path
         self.webhook_port = webhook_port
         self._polls_before = 0  # a polling bot is up once it polled the emulator after this count (set at start)
-        port = {"SKINBOT_WEBHOOK_PORT": str(webhook_port)} if webhook_port else {}
-        self._process = ManagedProcess(ProcessSpec(
-            name="bot", argv=skinbot_argv("run", config_path, verbose), log_path=log_path, cwd=cwd,
-            env={**emulator_environment(emulator, f"sqlite:///{db_path.absolute()}"), **port, **(env or {})},
-            ready=self._readiness(),
-        ))
+        environment = {**emulator_environment(emulator, f"sqlite:///{db_path.absolute()}"), **(env or {})}
+        if webhook_port is not None:
+            spec = replica_spec("bot", webhook_port, config_path, environment, log_path, verbose=verbose)
+        else:
+            spec = ProcessSpec(name="bot", argv=skinbot_argv("run", config_path, verbose), log_path=log_path,
+                               env=environment, ready=ConditionReady(self._polled))
+        self._process = ManagedProcess(dataclasses.replace(spec, cwd=cwd))
 
     @property
     def pid(self) -> int:
         """The bot's process id (ProcessFailed before it was started)."""
         return self._process.pid
 
-    def _readiness(self) -> Readiness:
-        if self.webhook_port is not None:
-            return HttpReady(f"http://127.0.0.1:{self.webhook_port}{HEALTH_PATH}")
-        return ConditionReady(lambda: self.emulator.calls["getUpdates"] > self._polls_before)
+    def _polled(self) -> bool:
+        return self.emulator.calls["getUpdates"] > self._polls_before
 
     async def start(self) -> None:
         """Spawn the bot and wait until it is up: long-polling the emulator for updates or, as a webhook replica,

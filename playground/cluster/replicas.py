@@ -22,19 +22,24 @@ def skinbot_argv(command: str, config_path: Path | None, verbose: bool = False) 
     return (sys.executable, "-m", "skinbot", *verbose_args, *config_args, command)
 
 
+def replica_spec(name: str, port: int, config_path: Path | None, env: dict[str, str], log_path: Path,
+                 host: str = "127.0.0.1", verbose: bool = False) -> ProcessSpec:
+    """One webhook replica: `skinbot run` with `env` (token, API URL, database URL, webhook secret) on `port`
+    (SKINBOT_WEBHOOK_PORT), ready once its health check answers 200 (it answers 503 while it shuts down)."""
+    return ProcessSpec(
+        name=name, argv=skinbot_argv("run", config_path, verbose), log_path=log_path,
+        env={**env, "SKINBOT_WEBHOOK_PORT": str(port), "PYTHONUNBUFFERED": "1"},
+        ready=HttpReady(f"http://{host}:{port}{HEALTH_PATH}"),
+    )
+
+
 def webhook_replicas(count: int, config_path: Path | None, env: dict[str, str], log_dir: Path,
                      host: str = "127.0.0.1") -> list[Backend]:
-    """`count` replicas sharing one configuration and `env` (token, API URL, database URL, webhook secret), each
-    on a free port of `host` (SKINBOT_WEBHOOK_PORT) and ready once its health check answers 200 (it answers
-    503 while it shuts down)."""
+    """`count` replicas (`replica_spec`) sharing one configuration and `env`, each on a free port of `host`."""
     backends = []
     for index in range(count):
         port = free_port(host)
-        spec = ProcessSpec(
-            name=f"replica-{index}", argv=skinbot_argv("run", config_path), log_path=log_dir / f"replica-{index}.log",
-            env={**env, "SKINBOT_WEBHOOK_PORT": str(port), "PYTHONUNBUFFERED": "1"},
-            ready=HttpReady(f"http://{host}:{port}{HEALTH_PATH}"),
-        )
+        spec = replica_spec(f"replica-{index}", port, config_path, env, log_dir / f"replica-{index}.log", host)
         backends.append(Backend(spec, Address(host, port)))
     return backends
 
