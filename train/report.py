@@ -192,6 +192,9 @@ def _markdown(card: ModelCard, metrics: dict[str, Any]) -> str:
         "",
         "## Rash or spot",
         "",
+        "Told rash: rash guidance instead of a risk level, as the bot gives it (`inference.judge`): the type head's "
+        "\"rash\" probability reaches the rash threshold and the malignancy model rates the photo low risk.",
+        "",
         "| test set | rashes told rash | lesions told rash | malignant told rash |",
         "|---|---:|---:|---:|",
         *[f"| {n} | {r.get('rashes_told_rash', '-')} / {r.get('rashes', '-')} | {r['lesions_told_rash']} / "
