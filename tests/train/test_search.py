@@ -57,3 +57,24 @@ def test_peaks_are_each_modalitys_best_epoch() -> None:
                                                                             "val_auc_clinical": 0.70}]
     assert search.peaks(history) == {"dermoscopic": (0.88, 2), "clinical": (0.78, 1)}
     assert search.peaks([]) == {}
+
+
+@pytest.mark.parametrize(("trial", "patience"), [("seed_2", 14), ("default_repeat", 4)])
+def test_trials_train_the_whole_schedule_but_the_repeat_trains_as_train_lesion_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trial: str, patience: int) -> None:
+    class Trained(Exception):
+        pass
+
+    def train_lesion(config: Config, run_dir: Path, resume: bool) -> None:
+        assert run_dir.name == trial and resume
+        raise Trained(config.train)
+
+    monkeypatch.setattr("train.finetune.train_lesion", train_lesion)
+    config = dataclasses.replace(Config(), models=ModelsConfig(dir=tmp_path / "models"))
+    assert (config.train.epochs, config.train.early_stopping_patience) == (14, 4)
+    with pytest.raises(Trained) as trained:
+        search.run_search(config, tmp_path / "runs" / "search", only=trial)
+    tc = trained.value.args[0]
+    assert tc.early_stopping_patience == patience
+    assert tc.seed == (2 if trial == "seed_2" else config.train.seed)
+    assert dataclasses.replace(tc, early_stopping_patience=4, seed=config.train.seed) == config.train
