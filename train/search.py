@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from inference.card import RiskCalibration
+from inference.judge import calibrated_malignancy, risk_levels
 from skinbot.config import Config
 from train import artifacts
 from train.artifacts import RunState, TrainResult
@@ -61,7 +63,6 @@ def command(trial: Trial) -> str:
     return f"skinbot train search --only {trial.name}" + (f"  # {overrides}" if overrides else "")
 
 
-TTA_FILE = "tta.json"  # in the default run's directory
 TTA_VIEWS = ("identity", "flip_left_right", "flip_up_down", "rotate_90")
 
 
@@ -94,6 +95,37 @@ def measure_tta(config: Config, run_dir: Path) -> dict[str, dict[str, float]]:
     return out
 
 
+def same_risk_share(before: np.ndarray, after: np.ndarray, clinical: np.ndarray,
+                    calibration: dict[str, RiskCalibration]) -> float:
+    """The share of images whose risk level is the same from lesion logits `before` and `after` (a JPEG round
+    trip), each image under the calibration of its modality (`clinical` True for phone/clinical photos)."""
+    levels = [risk_levels(*calibrated_malignancy(logits, clinical, calibration)) for logits in (before, after)]
+    return float(np.mean(levels[0] == levels[1]))
+
+
+def measure_jpeg(config: Config, run_dir: Path) -> dict[str, dict[str, float]]:
+    """The best epoch on the validation split re-encoded at JPEG quality 75, as Telegram does: AUC per modality, and
+    per modality the share of lesions whose risk level (the trial's own calibration) stays the same."""
+    from train.evaluate import TELEGRAM_JPEG_QUALITY, model_input
+    from train.export import load_trained
+    from train.finetune import predict
+    from train.splits import training_splits
+    from train.validation import malignancy_mask, score_validation
+
+    result = TrainResult.load(run_dir)
+    net = load_trained(result, run_dir)
+    val = training_splits(config.data.root, config.train.lesion_sources).val
+    stored, jpeg = (predict(net, np.stack([model_input(s, result.input_size, quality) for s in val]))
+                    for quality in (None, TELEGRAM_JPEG_QUALITY))
+    same = {}
+    for m in MODALITIES:
+        mask = malignancy_mask(val, m)
+        clinical = np.full(int(mask.sum()), m == "clinical")
+        same[m] = same_risk_share(stored["lesion_logit"].ravel()[mask], jpeg["lesion_logit"].ravel()[mask],
+                                  clinical, result.lesion)
+    return {"auc": score_validation(val, jpeg).auc, "same_risk": same}
+
+
 def run_search(config: Config, run_dir: Path, only: str | None = None) -> list[Row]:
     """Run (or resume) every trial, or the one named `only`; records each finished trial and rewrites the table."""
     from train.finetune import train_lesion
@@ -118,7 +150,9 @@ def run_search(config: Config, run_dir: Path, only: str | None = None) -> list[R
             log.info("search: trial %s (%s)", trial.name, trial.changes or "default")
             result = train_lesion(dataclasses.replace(config, train=tc), trial_dir, resume=True)
         state = RunState.load(trial_dir)
-        record.rows[trial.name] = Row.of(trial, result, state.history if state is not None else [])
+        previous = record.rows.get(trial.name)
+        jpeg = previous.jpeg75 if previous is not None and previous.jpeg75 else measure_jpeg(config, trial_dir)
+        record.rows[trial.name] = Row.of(trial, result, state.history if state is not None else [], jpeg)
         if trial.name == "default" and not record.tta:
             record.tta.update(measure_tta(config, trial_dir))
         save_record(record, report / RECORD_FILE)
@@ -145,9 +179,13 @@ class Row:
     # The best validation AUC of each modality over all epochs, with its epoch: a mix without phone photos is
     # selected at an early epoch (its clinical AUC falls as it trains) while its dermoscopic AUC still rises.
     peak_auc: dict[str, tuple[float, int]] = field(default_factory=dict)
+    # The best epoch on the validation split re-encoded at JPEG q75 (`measure_jpeg`): "auc" and "same_risk" per
+    # modality. The AUCs above are on the images as stored, which cannot show what JPEG augmentation is for.
+    jpeg75: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, trial: Trial, r: TrainResult, history: list[dict[str, float]]) -> Row:
+    def of(cls, trial: Trial, r: TrainResult, history: list[dict[str, float]],
+           jpeg75: dict[str, dict[str, float]]) -> Row:
         best = r.validation["at_best_epoch"]
         cal = r.validation["calibrated"]
         return cls(trial=trial.name, command=command(trial), epochs=r.epochs, best_epoch=r.best_epoch,
@@ -156,7 +194,7 @@ class Row:
                    val_auc={m: best.get(f"val_auc_{m}") for m in MODALITIES},
                    type_balanced_accuracy=best.get("val_type_balanced_accuracy"),
                    specificity_refer={m: cal.get(m, {}).get("specificity_refer") for m in MODALITIES},
-                   peak_auc=peaks(history))
+                   peak_auc=peaks(history), jpeg75=jpeg75)
 
 
 def peaks(history: list[dict[str, float]]) -> dict[str, tuple[float, int]]:
@@ -229,14 +267,17 @@ def write_table(record: Record, path: Path) -> None:
         "",
         "| trial | command | epochs (best) | minutes | val AUC dermoscopic | val AUC clinical | type bal. acc. |"
         " spec. @refer dermoscopic | spec. @refer clinical | peak AUC dermoscopic (epoch) |"
-        " peak AUC clinical (epoch) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " peak AUC clinical (epoch) | JPEG q75: AUC dermoscopic / clinical | JPEG q75: same risk dermoscopic /"
+        " clinical |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {r.trial} | `{r.command}` | {r.epochs} ({r.best_epoch}) | {r.minutes:.0f} | "
         + " | ".join(_fmt(x) for x in (r.val_auc["dermoscopic"], r.val_auc["clinical"], r.type_balanced_accuracy,
                                          r.specificity_refer["dermoscopic"], r.specificity_refer["clinical"]))
-        + " | " + " | ".join(_peak(r.peak_auc.get(m)) for m in MODALITIES) + " |"
+        + " | " + " | ".join(_peak(r.peak_auc.get(m)) for m in MODALITIES)
+        + " | " + " | ".join(" / ".join(_fmt(r.jpeg75.get(k, {}).get(m)) for m in MODALITIES)
+                             for k in ("auc", "same_risk")) + " |"
         for r in rows
     ]
     if record.tta:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from inference.card import RiskCalibration
 from skinbot.config import Config, ModelsConfig
 from train import search
 from train.search import Record, Row, load_record, save_record, write_table
@@ -16,7 +18,8 @@ def row(name: str, auc: float) -> Row:
     return Row(trial=name, command=f"skinbot train search --only {name}", epochs=14, best_epoch=9, minutes=61.0,
                val_n={"dermoscopic": 1569, "clinical": 194}, val_auc={"dermoscopic": auc, "clinical": None},
                type_balanced_accuracy=0.5, specificity_refer={"dermoscopic": 0.6, "clinical": 0.4},
-               peak_auc={"dermoscopic": (auc + 0.01, 11)})
+               peak_auc={"dermoscopic": (auc + 0.01, 11)},
+               jpeg75={"auc": {"dermoscopic": auc - 0.004}, "same_risk": {"dermoscopic": 0.95, "clinical": 0.9}})
 
 
 def test_record_round_trips_in_trial_order(tmp_path: Path) -> None:
@@ -34,7 +37,7 @@ def test_table_lists_every_recorded_trial(tmp_path: Path) -> None:
                        tta={"1 view(s)": {"dermoscopic": 0.899, "clinical": 0.9}}), path)
     text = path.read_text()
     assert "| default | `skinbot train search --only default` | 14 (9) | 61 | 0.899 | - |" in text
-    assert "| 0.909 (11) | - |" in text
+    assert "| 0.909 (11) | - | 0.895 / - | 0.950 / 0.900 |" in text
     assert "| lite2 |" in text and "dermoscopic 1569, clinical 194" in text and "| 1 view(s) | 0.899 | 0.900 |" in text
 
 
@@ -78,3 +81,14 @@ def test_trials_train_the_whole_schedule_but_the_repeat_trains_as_train_lesion_d
     assert tc.early_stopping_patience == patience
     assert tc.seed == (2 if trial == "seed_2" else config.train.seed)
     assert dataclasses.replace(tc, early_stopping_patience=4, seed=config.train.seed) == config.train
+
+
+def test_same_risk_share_counts_images_whose_level_survives_the_round_trip() -> None:
+    calibration = {"dermoscopic": RiskCalibration(temperature=1.0, refer=0.3, high=0.7),
+                   "clinical": RiskCalibration(temperature=2.0, refer=0.3, high=0.7)}
+    before = np.array([-3.0, 0.0, 3.0, 0.0])  # low, medium, high (dermoscopic); medium (clinical: sigmoid(0) = 0.5)
+    after = np.array([-2.0, 0.5, 0.0, 1.2])  # low, medium, medium; clinical sigmoid(0.6) = 0.65 stays medium
+    clinical = np.array([False, False, False, True])
+    assert search.same_risk_share(before, after, clinical, calibration) == 0.75
+    # Under the dermoscopic calibration the fourth image would move from medium to high (sigmoid(1.2) = 0.77).
+    assert search.same_risk_share(before, after, np.zeros(4, dtype=bool), calibration) == 0.5
