@@ -254,7 +254,7 @@ def write_table(record: Record, path: Path) -> None:
         "# Hyperparameter search",
         "",
         "Every trial: end-to-end fine-tuning with the default schedule (`train` in config.yaml), run in full (no early "
-        "stopping), scored on the one "
+        "stopping; default_repeat as configured), scored on the one "
         "fixed validation split (`train/splits.py`: the same images for every trial, whatever it trains on). "
         "AUCs are the best epoch's (model selection: mean of the two); specificity at the per-modality `refer` "
         "threshold (sensitivity >= 0.95) after calibration. Rows are kept in `search.json` beside this file.",
