@@ -115,6 +115,7 @@ def measure_jpeg(config: Config, run_dir: Path) -> dict[str, dict[str, float]]:
     result = TrainResult.load(run_dir)
     net = load_trained(result, run_dir)
     val = training_splits(config.data.root, config.train.lesion_sources).val
+    # Both through serving's decode (the run's own validation logits came from training's): only the round trip differs.
     stored, jpeg = (predict(net, np.stack([model_input(s, result.input_size, quality) for s in val]))
                     for quality in (None, TELEGRAM_JPEG_QUALITY))
     same = {}
