@@ -24,6 +24,7 @@ from inference.judge import calibrated_malignancy, risk_levels
 from skinbot.config import Config
 from train import artifacts
 from train.artifacts import RunState, TrainResult
+from train.datasets import Sample
 
 log = logging.getLogger(__name__)
 DERMOSCOPIC_MIX = ("kaggle", "ham10000", "derm7pt")
@@ -76,16 +77,21 @@ def _view(x: np.ndarray, name: str) -> np.ndarray:
     return x
 
 
-def measure_tta(config: Config, run_dir: Path) -> dict[str, dict[str, float]]:
-    """Validation AUC per modality of the best epoch with 1, 2 and 4 test-time views (mean of the logits)."""
+def best_epoch(config: Config, run_dir: Path) -> tuple[TrainResult, Any, list[Sample]]:
+    """A finished trial's result, its network with the best epoch's weights, and the fixed validation split."""
     from train.export import load_trained
-    from train.finetune import clean_inputs, decode_all, predict
     from train.splits import training_splits
-    from train.validation import score_validation
 
     result = TrainResult.load(run_dir)
-    net = load_trained(result, run_dir)
-    val = training_splits(config.data.root, config.train.lesion_sources).val
+    return result, load_trained(result, run_dir), training_splits(config.data.root, config.train.lesion_sources).val
+
+
+def measure_tta(config: Config, run_dir: Path) -> dict[str, dict[str, float]]:
+    """Validation AUC per modality of the best epoch with 1, 2 and 4 test-time views (mean of the logits)."""
+    from train.finetune import clean_inputs, decode_all, predict
+    from train.validation import score_validation
+
+    result, net, val = best_epoch(config, run_dir)
     x = clean_inputs(decode_all(val), result.input_size)
     views = [predict(net, np.ascontiguousarray(_view(x, name))) for name in TTA_VIEWS]
     out: dict[str, dict[str, float]] = {}
@@ -107,14 +113,10 @@ def measure_jpeg(config: Config, run_dir: Path) -> dict[str, dict[str, float]]:
     """The best epoch on the validation split re-encoded at JPEG quality 75, as Telegram does: AUC per modality, and
     per modality the share of lesions whose risk level (the trial's own calibration) stays the same."""
     from train.evaluate import TELEGRAM_JPEG_QUALITY, model_input
-    from train.export import load_trained
     from train.finetune import predict
-    from train.splits import training_splits
     from train.validation import malignancy_mask, score_validation
 
-    result = TrainResult.load(run_dir)
-    net = load_trained(result, run_dir)
-    val = training_splits(config.data.root, config.train.lesion_sources).val
+    result, net, val = best_epoch(config, run_dir)
     # Both through serving's decode (the run's own validation logits came from training's): only the round trip differs.
     stored, jpeg = (predict(net, np.stack([model_input(s, result.input_size, quality) for s in val]))
                     for quality in (None, TELEGRAM_JPEG_QUALITY))
