@@ -160,7 +160,7 @@ def run_search(config: Config, run_dir: Path, only: str | None = None) -> list[R
             record.tta.update(measure_tta(config, trial_dir))
         save_record(record, report / RECORD_FILE)
         write_table(record, report / "search.md")
-    return list(record.rows.values())
+    return in_trial_order(record)
 
 
 RECORD_FILE = "search.json"  # beside search.md, committed: runs/ may not survive from one working session to the next
@@ -232,13 +232,17 @@ def load_record(path: Path) -> Record:
     return Record(rows=rows, tta=raw.get("tta", {}))
 
 
+def in_trial_order(record: Record) -> list[Row]:
+    """The record's rows in the search's trial order (a trial run with `--only` is recorded last)."""
+    order = {t.name: i for i, t in enumerate(trials(()))}
+    return sorted(record.rows.values(), key=lambda row: order.get(row.trial, len(order)))
+
+
 def save_record(record: Record, path: Path) -> None:
     """Write the record, trials in the search's order."""
-    order = {t.name: i for i, t in enumerate(trials(()))}
-    rows = dict(sorted(record.rows.items(), key=lambda kv: order.get(kv[0], len(order))))
+    rows = {row.trial: dataclasses.asdict(row) for row in in_trial_order(record)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"rows": {k: dataclasses.asdict(v) for k, v in rows.items()}, "tta": record.tta},
-                               indent=2) + "\n")
+    path.write_text(json.dumps({"rows": rows, "tta": record.tta}, indent=2) + "\n")
 
 
 def _fmt(x: Any) -> str:
@@ -250,8 +254,8 @@ def _peak(peak: tuple[float, int] | None) -> str:
 
 
 def write_table(record: Record, path: Path) -> None:
-    """The search table in Markdown, from the record."""
-    rows = list(record.rows.values())
+    """The search table in Markdown, from the record, trials in the search's order."""
+    rows = in_trial_order(record)
     n = rows[0].val_n if rows else {}
     lines = [
         "# Hyperparameter search",

@@ -41,6 +41,14 @@ def test_table_lists_every_recorded_trial(tmp_path: Path) -> None:
     assert "| lite2 |" in text and "dermoscopic 1569, clinical 194" in text and "| 1 view(s) | 0.899 | 0.900 |" in text
 
 
+def test_table_lists_trials_in_search_order_whatever_order_they_finished(tmp_path: Path) -> None:
+    # `--only default_repeat` after `--only lite2` records default_repeat last; the table still follows trials().
+    path = tmp_path / "search.md"
+    write_table(Record(rows={"lite2": row("lite2", 0.93), "default_repeat": row("default_repeat", 0.9)}), path)
+    text = path.read_text()
+    assert text.index("| default_repeat |") < text.index("| lite2 |")
+
+
 def test_recorded_trials_are_not_trained_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     models = tmp_path / "models"
     record = Record(rows={t.name: row(t.name, 0.9) for t in search.trials(())})
