@@ -15,7 +15,8 @@ This module alone reads and writes `models/model_card.json` (format "skinbot-mod
       "calibration": {"gate_temperature": 1.0,
                       "lesion": {"dermoscopic": {"temperature": 1.2, "refer": 0.2, "high": 0.7},
                                  "clinical": {"temperature": 1.1, "refer": 0.3, "high": 0.8}}},
-      "thresholds": {"gate": 0.5, "modality": 0.5, "rash": 0.6, "type": 0.7},
+      "thresholds": {"gate": 0.5, "modality": 0.5, "rash": 0.6, "type": 0.7,
+                     "confident_reject": {"too_dark": 0.01, "blurry": 0.2, "too_small": 0.4}},   # optional
       "training": {...}, "metrics": {...},
       "limitations": {"en": ["..."], "ko": ["..."]}   # in plain words, for users, one list per language
     }
@@ -25,6 +26,8 @@ modality = "clinical" when sigmoid(modality logit) >= `thresholds.modality`, els
 sigmoid(lesion / that modality's temperature); risk "high" from its `high`, "medium" from its `refer`; type
 probabilities = softmax(type logits); a photo whose "rash" probability reaches `thresholds.rash` and whose risk is
 "low" is a rash; what a lesion most resembles is worth saying when its top type probability reaches `thresholds.type`.
+A photo with a quality issue that makes the gate unreliable (too dark, blurry, too small) asks for a retake unless
+its lesion score is below `thresholds.confident_reject` for each such issue: then it is "not skin" (absent: never).
 The CAM output is the lesion head at each position of the last feature map (its mean is the lesion logit).
 """
 
@@ -35,6 +38,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from inference.quality import ISSUES
 
 CARD_FORMAT = "skinbot-model-card/2"
 CARD_FILE = "model_card.json"
@@ -98,6 +103,8 @@ class ModelCard:
     directory: Path
     modality_threshold: float = MODALITY_THRESHOLD
     type_threshold: float = 1.0  # top type probability from which a resemblance is worth saying (1.0: never)
+    # By quality issue: the lesion score below which a photo with that issue is "not skin", not "retake".
+    confident_reject: dict[str, float] = field(default_factory=dict)
     outputs: Outputs = field(default_factory=Outputs)
     created: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -130,7 +137,8 @@ class ModelCard:
                            for m, c in self.lesion_calibration.items()},
             },
             "thresholds": {"gate": self.gate_threshold, "modality": self.modality_threshold,
-                           "rash": self.rash_threshold, "type": self.type_threshold},
+                           "rash": self.rash_threshold, "type": self.type_threshold,
+                           "confident_reject": dict(self.confident_reject)},
             "training": self.training,
             "metrics": self.metrics,
             "limitations": {lang: list(texts) for lang, texts in self.limitations.items()},
@@ -174,6 +182,7 @@ def _parse(raw: dict[str, Any], directory: Path) -> ModelCard:
         modality_threshold=float(thresholds["modality"]),
         rash_threshold=float(thresholds["rash"]),
         type_threshold=float(thresholds.get("type", 1.0)),
+        confident_reject={str(k): float(v) for k, v in thresholds.get("confident_reject", {}).items()},
         directory=directory,
         metrics=dict(raw.get("metrics", {})),
         limitations={str(lang): tuple(str(x) for x in texts) for lang, texts in raw.get("limitations", {}).items()},
@@ -195,6 +204,12 @@ def _validate(card: ModelCard, path: Path) -> None:
                             ("rash", card.rash_threshold), ("type", card.type_threshold)):
         if not 0.0 < threshold <= 1.0:  # a probability; e.g. 50 (a percentage) would silently refuse every photo
             raise ModelCardError(f"{path}: thresholds.{name} must be a probability in (0, 1], got {threshold}")
+    for issue, threshold in card.confident_reject.items():
+        if issue not in ISSUES:
+            raise ModelCardError(f"{path}: thresholds.confident_reject names an unknown quality issue '{issue}'")
+        if not 0.0 < threshold <= card.gate_threshold:  # above the gate threshold it would reject accepted photos
+            raise ModelCardError(f"{path}: thresholds.confident_reject.{issue} must be in (0, thresholds.gate], "
+                                 f"got {threshold}")
     if not card.lesion_types or "rash" not in card.lesion_types:
         raise ModelCardError(f"{path}: lesion_types must list the type head's classes, including 'rash'")
 

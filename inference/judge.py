@@ -36,7 +36,9 @@ from skinbot.vocabulary import RISK_LEVELS
 # Quality issues that make the gate's own judgement unreliable: in a dark, blurred or tiny photo the gate cannot
 # tell a lesion from anything else, so the user is asked for a better photo whatever the gate says. Too bright and
 # low contrast are different: screenshots, receipts and documents are bright and flat, and the gate judges those
-# well, so a photo it rejects is "not skin" rather than "retake" (issue 8, item 6).
+# well, so a photo it rejects is "not skin" rather than "retake" (issue 8, item 6). Even with an unreliable gate, a
+# score far below what validation lesion photos get when made that dark, blurred or small (the card's
+# `confident_reject`) means "not skin": a tiny receipt, a blurred wallpaper.
 GATE_UNRELIABLE = frozenset({"too_small", "blurry", "too_dark"})
 
 RISKS: tuple[Risk, ...] = RISK_LEVELS  # the judge's risk indices: 0 low, 1 medium, 2 high
@@ -200,16 +202,20 @@ def judge(outputs: Mapping[str, np.ndarray], card: ModelCard) -> Judgement:
     return judged.at(0)
 
 
-def verdict(accepted: bool, issues: Iterable[str]) -> Status:
-    """The status of a photo that reached the model, from the gate's decision and the quality issues.
+def verdict(accepted: bool, lesion_score: float, issues: Iterable[str],
+            confident_reject: Mapping[str, float]) -> Status:
+    """The status of a photo that reached the model, from the gate's decision and score and the quality issues.
 
-    Issues that make the gate unreliable (`GATE_UNRELIABLE`: too small, blurry, too dark) -> "poor_quality";
-    otherwise a photo the gate rejects -> "not_skin" (even if too bright or low in contrast); otherwise any
-    remaining issue -> "poor_quality"; otherwise "ok".
+    Issues that make the gate unreliable (`GATE_UNRELIABLE`: too small, blurry, too dark) -> "poor_quality", unless
+    the lesion score is below the `confident_reject` threshold of every such issue found -> "not_skin"; otherwise a
+    photo the gate rejects -> "not_skin" (even if too bright or low in contrast); otherwise any remaining issue ->
+    "poor_quality"; otherwise "ok".
     """
     found = set(issues)
-    if found & GATE_UNRELIABLE:
-        return "poor_quality"
+    unreliable = found & GATE_UNRELIABLE
+    if unreliable:
+        confident = all(lesion_score < confident_reject.get(issue, 0.0) for issue in unreliable)
+        return "not_skin" if confident and not accepted else "poor_quality"
     if not accepted:
         return "not_skin"
     return "poor_quality" if found else "ok"

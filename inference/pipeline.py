@@ -6,7 +6,8 @@ an executor. It never imports TensorFlow and never raises on bad input: bad phot
 The verdict order (`inference.judge.verdict`): a photo that cannot be decoded is "unreadable" and never reaches the
 model; every other photo goes through the model, quality issues or not, and then
 1. too small, blurry or too dark -> "poor_quality" with its reasons: in such a photo the gate's judgement itself is
-   unreliable, so the user is asked for a better photo whatever the gate says;
+   unreliable, so the user is asked for a better photo, unless the gate's score is below what almost every
+   validation lesion photo made that dark, blurred or small gets (the card's `confident_reject`): "not_skin";
 2. the gate rejects it -> "not_skin", even if it is also too bright or low in contrast (screenshots, receipts and
    documents are bright and flat; "retake, too bright" would be the wrong advice); its quality issues are kept in
    `issues` for the record, though the bot does not show them;
@@ -89,9 +90,9 @@ def prepare(image_bytes: bytes, input_size: int, inference: InferenceConfig, qua
     return Prepared(model_input, issues, digest, timings)
 
 
-def assess(judgement: Judgement, issues: Sequence[str]) -> Assessment:
+def assess(judgement: Judgement, issues: Sequence[str], card: ModelCard) -> Assessment:
     """The assessment of a photo that reached the model (verdict order in the module docstring)."""
-    status = verdict(judgement.accepted, issues)
+    status = verdict(judgement.accepted, judgement.lesion_score, issues, card.confident_reject)
     if status != "ok":
         return Assessment(status, lesion_score=judgement.lesion_score, issues=tuple(issues))
     return Assessment(
@@ -146,7 +147,7 @@ class Pipeline:
             model_start = time.perf_counter()
             outputs = self._runner.run(prepared.model_input[np.newaxis].astype(np.float32))
             timings["model"] = _ms_since(model_start)
-            result = assess(judge(outputs, self.card), prepared.issues)
+            result = assess(judge(outputs, self.card), prepared.issues, self.card)
         timings["total"] = _ms_since(start)
         return dataclasses.replace(
             result, model_version=self.card.version, image_sha256=prepared.image_sha256, timings_ms=timings

@@ -11,6 +11,9 @@ import numpy as np
 
 from inference.settings import QualityConfig
 
+# The reason codes, in the order `quality_issues` reports them.
+ISSUES = ("too_small", "too_dark", "too_bright", "low_contrast", "blurry")
+
 # ITU-R BT.601 luma weights, as Pillow's convert("L") uses.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 

@@ -45,7 +45,8 @@ def test_binary_garbage_is_refused(tmp_path):
 
 def test_a_written_card_reads_back_identically(tmp_path):
     (tmp_path / "skinbot.tflite").write_bytes(b"a model")
-    card = card_for(tmp_path, training={"seed": 1}, metrics={"lesion": {"roc_auc": 0.9}})
+    card = card_for(tmp_path, training={"seed": 1}, metrics={"lesion": {"roc_auc": 0.9}},
+                    confident_reject={"too_dark": 0.01, "too_small": 0.3})
     write_card(card, tmp_path / CARD_FILE)
     assert load_card(tmp_path / CARD_FILE) == card
     assert json.loads((tmp_path / CARD_FILE).read_text())["format"] == CARD_FORMAT
@@ -70,6 +71,10 @@ def _without_files(tmp_path: Path, **changes: Any) -> Path:
         ({"gate_threshold": 50.0}, "thresholds.gate must be a probability"),
         ({"rash_threshold": 0.0}, "thresholds.rash must be a probability"),
         ({"modality_threshold": -0.5}, "thresholds.modality must be a probability"),
+        ({"confident_reject": {"too_blurry": 0.1}}, "unknown quality issue 'too_blurry'"),
+        # Above the gate threshold it would turn photos the gate accepts into "not skin".
+        ({"gate_threshold": 0.5, "confident_reject": {"too_dark": 0.6}}, r"confident_reject.too_dark must be in"),
+        ({"confident_reject": {"blurry": 0.0}}, r"confident_reject.blurry must be in"),
     ],
 )
 def test_inconsistent_cards_are_refused(tmp_path, changes, message):

@@ -200,29 +200,44 @@ def test_risk_band_edges_follow_the_thresholds() -> None:
 
 
 ACCEPTED, REJECTED = True, False
+CONFIDENT_REJECT = {"too_dark": 0.02, "blurry": 0.3, "too_small": 0.35}
 
 
 @pytest.mark.parametrize(
-    ("accepted", "issues", "status"),
+    ("accepted", "score", "issues", "status"),
     [
-        (ACCEPTED, (), "ok"),
-        (REJECTED, (), "not_skin"),
+        (ACCEPTED, 0.9, (), "ok"),
+        (REJECTED, 0.4, (), "not_skin"),
         # Bright, flat photos the gate rejects (screenshots, receipts) are not skin, not "retake".
-        (REJECTED, ("too_bright",), "not_skin"),
-        (REJECTED, ("low_contrast",), "not_skin"),
-        (REJECTED, ("too_bright", "low_contrast"), "not_skin"),
+        (REJECTED, 0.4, ("too_bright",), "not_skin"),
+        (REJECTED, 0.4, ("low_contrast",), "not_skin"),
+        (REJECTED, 0.4, ("too_bright", "low_contrast"), "not_skin"),
         # The same issues on a photo the gate accepts ask for a better photo.
-        (ACCEPTED, ("too_bright",), "poor_quality"),
-        (ACCEPTED, ("low_contrast",), "poor_quality"),
-        # Dark, blurred or tiny photos make the gate unreliable: poor quality whatever it says.
-        (ACCEPTED, ("too_dark",), "poor_quality"),
-        (REJECTED, ("too_dark",), "poor_quality"),
-        (REJECTED, ("blurry",), "poor_quality"),
-        (REJECTED, ("too_small",), "poor_quality"),
-        (REJECTED, ("too_dark", "low_contrast"), "poor_quality"),
-        (REJECTED, ("too_bright", "blurry"), "poor_quality"),
+        (ACCEPTED, 0.9, ("too_bright",), "poor_quality"),
+        (ACCEPTED, 0.9, ("low_contrast",), "poor_quality"),
+        # Dark, blurred or tiny photos make the gate unreliable: poor quality, unless the score is far below
+        # what lesion photos with that issue get.
+        (ACCEPTED, 0.9, ("too_dark",), "poor_quality"),
+        (REJECTED, 0.4, ("too_dark",), "poor_quality"),
+        (REJECTED, 0.4, ("blurry",), "poor_quality"),
+        (REJECTED, 0.4, ("too_small",), "poor_quality"),
+        (REJECTED, 0.4, ("too_dark", "low_contrast"), "poor_quality"),
+        (REJECTED, 0.4, ("too_bright", "blurry"), "poor_quality"),
+        (REJECTED, 0.001, ("too_small",), "not_skin"),  # a tiny receipt
+        (REJECTED, 0.01, ("too_dark", "low_contrast"), "not_skin"),
+        (REJECTED, 0.1, ("too_bright", "blurry"), "not_skin"),
+        # Below one issue's threshold is not enough when another unreliable issue is also found.
+        (REJECTED, 0.1, ("too_dark", "blurry"), "poor_quality"),
+        (REJECTED, 0.01, ("too_dark", "blurry"), "not_skin"),
+        # The threshold itself is not below it.
+        (REJECTED, 0.02, ("too_dark",), "poor_quality"),
     ],
 )
-def test_verdict_order(accepted: bool, issues: tuple[str, ...], status: str) -> None:
-    assert verdict(accepted, issues) == status
+def test_verdict_order(accepted: bool, score: float, issues: tuple[str, ...], status: str) -> None:
+    assert verdict(accepted, score, issues, CONFIDENT_REJECT) == status
+
+
+def test_without_confident_reject_thresholds_unreliable_photos_always_ask_for_a_retake() -> None:
+    assert verdict(REJECTED, 0.0, ("too_small",), {}) == "poor_quality"
+    assert verdict(REJECTED, 0.0, ("blurry",), {"too_dark": 0.5}) == "poor_quality"
 

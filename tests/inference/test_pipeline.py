@@ -224,6 +224,18 @@ def test_verdict_order(
     assert result.malignancy is None and result.risk is None and result.lesion_type is None
 
 
+def test_a_confident_rejection_is_not_skin_despite_an_unreliable_gate(model_dir: Path, tmp_path: Path) -> None:
+    # The test gate scores a grey photo sigmoid(-1) = 0.27: below a too_small threshold of 0.3, above a too_dark one.
+    shutil.copytree(model_dir, tmp_path / "models")
+    write_test_card(tmp_path / "models", confident_reject={"too_small": 0.3, "too_dark": 0.1})
+    with Pipeline.from_config(config_for(tmp_path / "models", workers=1)) as strict:
+        tiny_grey = strict.analyze(VERDICTS["tiny grey"][0]())
+        assert (tiny_grey.status, tiny_grey.issues) == ("not_skin", ("too_small",))
+        assert tiny_grey.malignancy is None and tiny_grey.lesion_type is None
+        assert strict.analyze(VERDICTS["tiny skin"][0]()).status == "poor_quality"  # the gate accepts it
+        assert strict.analyze(VERDICTS["dark grey"][0]()).status == "poor_quality"  # 0.27 is not below 0.1
+
+
 def test_blurry_lesion_photo_is_poor_quality_even_though_the_gate_accepts_it(pipeline: Pipeline) -> None:
     # Skin lit unevenly (plenty of contrast) with stripes: sharp, then the same blurred away.
     sharp = textured((200, 150, 130)).astype(int) + np.linspace(-60, 40, 320).astype(int)[np.newaxis, :, np.newaxis]
