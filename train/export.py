@@ -1,11 +1,13 @@
 """`skinbot train export`: the trained network plus its class-activation map, converted to LiteRT, checked against
-Keras, and described by a model card (`inference/card.py`, the one reader and writer of the format)."""
+Keras, given its `confident_reject` thresholds (`train.confident_reject`), and described by a model card
+(`inference/card.py`, the one reader and writer of the format)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from inference.runtime import BatchRunner
 from skinbot.config import Config
 from train import artifacts
 from train.artifacts import TrainResult
+from train.confident_reject import validation_lesions, with_confident_reject
+from train.datasets import Sample
 from train.litert import Precision, to_litert
 
 log = logging.getLogger(__name__)
@@ -88,11 +92,12 @@ ALL_PRECISIONS: tuple[Precision, ...] = ("float32", "float16", "int8")
 
 
 def export(config: Config, lesion_dir: Path, images: np.ndarray | None = None,
-           precisions: tuple[Precision, ...] = ALL_PRECISIONS) -> Path:
+           precisions: tuple[Precision, ...] = ALL_PRECISIONS, validation: Sequence[Sample] | None = None) -> Path:
     """Write the LiteRT model, the Keras weights and the card into `config.models.dir`; returns the card's path.
 
     Every precision in `precisions` is converted and measured against Keras on `images` (default: a fixed handful
-    of validation images); `train.export_precision` is shipped if it agrees within PARITY_TOLERANCE."""
+    of validation images); `train.export_precision` is shipped if it agrees within PARITY_TOLERANCE. The card's
+    `confident_reject` thresholds are chosen on `validation` (default: the validation split's lesion photos)."""
     from train.model import CAM_OUTPUT, TRAINED_OUTPUTS, ServingNet
 
     tc = config.train
@@ -127,6 +132,13 @@ def export(config: Config, lesion_dir: Path, images: np.ndarray | None = None,
         raise ValueError(f"export precision {chosen} was not among the measured {precisions}")
     if candidates[chosen]["max_abs_prob_diff_vs_keras"] >= PARITY_TOLERANCE:
         raise RuntimeError(f"{chosen} LiteRT model disagrees with Keras: {candidates[chosen]}")
+
+    runner = BatchRunner(card, threads=2, model_content=flatbuffers[chosen])
+    try:
+        card = with_confident_reject(config, card, runner,
+                                     validation_lesions(config) if validation is None else validation)
+    finally:
+        runner.close()
 
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / MODEL_FILE

@@ -168,6 +168,11 @@ def _markdown(card: ModelCard, metrics: dict[str, Any]) -> str:
         f"Gate threshold {card.gate_threshold:.4f} (temperature {card.gate_temperature:.3f}); rash threshold "
         f"{card.rash_threshold:.4f}.",
         "",
+        "A photo too dark, blurry or small for the gate to be trusted is told \"not skin\" rather than \"retake\" "
+        "only when its gate score is below the threshold of each such issue: "
+        + (", ".join(f"{issue} {t:.4f}" for issue, t in card.confident_reject.items()) or "none set") + " ("
+        + str(card.training.get("threshold_rules", {}).get("confident_reject", "no rule recorded")) + ").",
+        "",
         "## Malignancy (served model, served thresholds)",
         "",
         *_lesion_table(metrics["lesion"]),

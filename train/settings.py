@@ -30,5 +30,7 @@ class TrainConfig:
     refer_sensitivity: float = 0.95
     high_specificity: float = 0.95
     gate_min_lesion_acceptance: float = 0.995
+    # At most this share of validation lesion photos made too dark / blurred / tiny are told "not skin", not "retake".
+    confident_reject_max_lesion_share: float = 0.005
     rash_max_malignant_share: float = 0.01  # at most this share of validation malignant lesions may be told "rash"
     type_min_precision: float = 0.8  # "most like ..." is said only where validation types are this often right

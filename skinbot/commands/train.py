@@ -1,4 +1,5 @@
-"""`skinbot train lesion|export|all|search`: fine-tune the network end to end and export the served model."""
+"""`skinbot train lesion|export|all|search|quality-gate`: fine-tune the network end to end and export the served
+model."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 from skinbot.commands.data_option import add_data_option, with_data_option
 from skinbot.config import Config
 
-STAGES = ("lesion", "export", "all", "search")
+STAGES = ("lesion", "export", "all", "search", "quality-gate")
 
 
 def register(sub: Any) -> None:
@@ -21,7 +22,9 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("train", help="train a stage (needs the [train] extra)", description=__doc__)
     parser.add_argument("stage", choices=STAGES,
                         help="lesion: fine-tune the whole network (all heads); export: write models/; all: both; "
-                             "search: hyperparameter search (writes models/report/search.md)")
+                             "search: hyperparameter search (writes models/report/search.md); quality-gate: choose "
+                             "the card's confident_reject thresholds again for the model in models/ (export does it "
+                             "too)")
     add_data_option(parser)
     parser.add_argument("--runs", type=Path, default=None, help="checkpoints and logs (default: train.runs_dir)")
     parser.add_argument("--out", type=Path, default=None, help="models directory to export into (default: models.dir)")
@@ -57,6 +60,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
             run_search(config, runs / "search", args.only)
             return 0
+        if args.stage == "quality-gate":
+            return _quality_gate(config)
         if args.stage in ("lesion", "all"):
             from train.finetune import train_lesion
 
@@ -69,4 +74,25 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except (DatasetError, FileNotFoundError) as exc:
         print(f"skinbot train: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _quality_gate(config: Config) -> int:
+    """Recompute `thresholds.confident_reject` of the served model on validation data and rewrite its card."""
+    from inference.card import ModelCardError, load_card, write_card
+    from inference.runtime import BatchRunner
+    from train.confident_reject import validation_lesions, with_confident_reject
+
+    try:
+        card = load_card(config.models.card_path)
+    except ModelCardError as exc:
+        print(f"skinbot train: {exc}", file=sys.stderr)
+        return 2
+    runner = BatchRunner(card, threads=2)
+    try:
+        card = with_confident_reject(config, card, runner, validation_lesions(config))
+    finally:
+        runner.close()
+    write_card(card, config.models.card_path)
+    print(f"confident_reject {card.confident_reject} -> {config.models.card_path}")
     return 0

@@ -1,8 +1,12 @@
 """`skinbot train` and `skinbot evaluate` given bad paths: a clear message and exit code 2, never a traceback."""
 
+from pathlib import Path
+
 import pytest
 
 from skinbot.cli import main
+
+REPO = Path(__file__).parents[2]
 
 
 def test_train_with_missing_data_root(tmp_path, capsys):
@@ -34,3 +38,17 @@ def test_unknown_stage_is_an_argparse_error(capsys):
         main(["train", "everything"])
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_quality_gate_without_a_model(tmp_path, capsys):
+    (tmp_path / "data").mkdir()
+    assert main(["train", "quality-gate", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "none")]) == 2
+    assert "no model card" in capsys.readouterr().err
+
+
+def test_quality_gate_with_an_empty_data_root_leaves_the_card_alone(tmp_path, capsys):
+    card = REPO / "models" / "model_card.json"
+    before = card.read_bytes()
+    assert main(["train", "quality-gate", "--data", str(tmp_path)]) == 2
+    assert "missing" in capsys.readouterr().err
+    assert card.read_bytes() == before

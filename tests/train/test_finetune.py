@@ -68,7 +68,11 @@ def test_training_resumes_and_exports_a_card_that_serving_reads(tmp_path):
 
     config = _config(tmp_path, epochs=2)
     images = clean_inputs(decode_all(samples[:4]), 224).astype(np.float32)
-    card_path = export(config, run, images=images, precisions=("float32",))
+    card_path = export(config, run, images=images, precisions=("float32",), validation=samples)
     card = load_card(card_path)  # verifies the files' hashes too
     assert card.lesion_types == resumed.lesion_types
     assert card.training["export_candidates"]["float32"]["max_abs_prob_diff_vs_keras"] < 1e-3
+    # Chosen on the five lesion and rash fixtures (the not-skin ones are left out): all five are flagged when darkened.
+    assert card.training["confident_reject_flagged"]["too_dark"] == 5
+    assert set(card.confident_reject) <= {"too_dark", "blurry", "too_small"} and "too_dark" in card.confident_reject
+    assert all(0 < t <= card.gate_threshold for t in card.confident_reject.values())
