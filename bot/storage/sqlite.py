@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,25 @@ class SqliteConnection:
             await self._conn.execute(statement)
 
 
+BUSY_TIMEOUT_S = 5.0  # how long a statement waits for another process's lock on the file before failing
+WAL_RETRY_S = 0.05
+
+
+async def _switch_to_wal(conn: aiosqlite.Connection) -> None:
+    """Put the file in WAL mode (it stays so). Processes opening a new file at once each need its exclusive lock
+    for this, and SQLite can report "locked" here without waiting for the busy timeout (seen in CI), so the
+    switch is retried for up to BUSY_TIMEOUT_S."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(WAL_RETRY_S)
+
+
 class SqliteDatabase:
     """A SQLite file as a `bot.storage.database.Database`."""
 
@@ -57,15 +77,18 @@ class SqliteDatabase:
         """Open the file (creating it and its folder) with WAL and foreign keys."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = await aiosqlite.connect(self.path)
+            conn = await aiosqlite.connect(self.path, timeout=BUSY_TIMEOUT_S)
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"cannot open {self.location}: {exc}") from exc
-        await conn.execute("PRAGMA journal_mode=WAL")
-        # In WAL mode NORMAL still survives a killed process (only a power cut may lose the last commits), and it
-        # saves an fsync per commit, which matters with one commit per answer.
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
+        try:
+            await _switch_to_wal(conn)
+            # In WAL mode NORMAL still survives a killed process (only a power cut may lose the last commits), and
+            # it saves an fsync per commit, which matters with one commit per answer.
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as exc:
+            await conn.close()
+            raise StorageError(f"cannot set up {self.location}: {exc}") from exc
         self._conn = conn
 
     async def close(self) -> None:
