@@ -98,14 +98,14 @@ def thresholds(scores: Mapping[str, np.ndarray], max_lesion_share: float, ceilin
     return out
 
 
-def validation_lesions(config: Config) -> list[Sample]:
-    """The validation lesion and skin-problem photos the thresholds are chosen on."""
-    return [s for s in training_splits(config.data.root, config.train.lesion_sources).val if s.is_lesion]
+def validation_photos(config: Config) -> list[Sample]:
+    """The validation split, whose lesion and skin-problem photos the thresholds are chosen on."""
+    return list(training_splits(config.data.root, config.train.lesion_sources).val)
 
 
 def with_confident_reject(config: Config, card: ModelCard, runner: ModelRunner, samples: Sequence[Sample]
                           ) -> ModelCard:
-    """`card` with its `confident_reject` thresholds chosen on `samples` (validation lesions) for the model
+    """`card` with its `confident_reject` thresholds chosen on the lesion photos of `samples` (validation) for the model
     `runner` runs, and the rule recorded."""
     share = config.train.confident_reject_max_lesion_share
     scores = degraded_scores(config, card, runner, [s for s in samples if s.is_lesion])

@@ -20,7 +20,7 @@ from inference.runtime import BatchRunner
 from skinbot.config import Config
 from train import artifacts
 from train.artifacts import TrainResult
-from train.confident_reject import validation_lesions, with_confident_reject
+from train.confident_reject import validation_photos, with_confident_reject
 from train.datasets import Sample
 from train.litert import Precision, to_litert
 
@@ -97,7 +97,7 @@ def export(config: Config, lesion_dir: Path, images: np.ndarray | None = None,
 
     Every precision in `precisions` is converted and measured against Keras on `images` (default: a fixed handful
     of validation images); `train.export_precision` is shipped if it agrees within PARITY_TOLERANCE. The card's
-    `confident_reject` thresholds are chosen on `validation` (default: the validation split's lesion photos)."""
+    `confident_reject` thresholds are chosen on `validation` (default: the validation split; its lesion photos)."""
     from train.model import CAM_OUTPUT, TRAINED_OUTPUTS, ServingNet
 
     tc = config.train
@@ -136,7 +136,7 @@ def export(config: Config, lesion_dir: Path, images: np.ndarray | None = None,
     runner = BatchRunner(card, threads=2, model_content=flatbuffers[chosen])
     try:
         card = with_confident_reject(config, card, runner,
-                                     validation_lesions(config) if validation is None else validation)
+                                     validation_photos(config) if validation is None else validation)
     finally:
         runner.close()
 

@@ -81,7 +81,7 @@ def _quality_gate(config: Config) -> int:
     """Recompute `thresholds.confident_reject` of the served model on validation data and rewrite its card."""
     from inference.card import ModelCardError, load_card, write_card
     from inference.runtime import BatchRunner
-    from train.confident_reject import validation_lesions, with_confident_reject
+    from train.confident_reject import validation_photos, with_confident_reject
 
     try:
         card = load_card(config.models.card_path)
@@ -90,7 +90,7 @@ def _quality_gate(config: Config) -> int:
         return 2
     runner = BatchRunner(card, threads=2)
     try:
-        card = with_confident_reject(config, card, runner, validation_lesions(config))
+        card = with_confident_reject(config, card, runner, validation_photos(config))
     finally:
         runner.close()
     write_card(card, config.models.card_path)
