@@ -11,7 +11,6 @@ Validation data only; `skinbot train quality-gate` recomputes it for the model i
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -23,6 +22,7 @@ from inference.card import ModelCard
 from inference.judge import judge_arrays
 from inference.pipeline import ModelRunner, prepare
 from skinbot.config import Config
+from train.augment import jpeg_bytes
 from train.calibrate import threshold_for_sensitivity
 from train.datasets import Sample
 from train.images import load_rgb
@@ -60,12 +60,6 @@ DEGRADATIONS: dict[str, Callable[[Image.Image, int], Image.Image]] = {
     "too_dark": darken, "blurry": blur, "too_small": shrink}
 
 
-def _jpeg(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=JPEG_QUALITY)
-    return out.getvalue()
-
-
 def degraded_scores(config: Config, card: ModelCard, runner: ModelRunner, samples: Sequence[Sample]
                     ) -> dict[str, np.ndarray]:
     """By issue: the gate's lesion scores of `samples` degraded that way, for those the quality checks flag."""
@@ -74,8 +68,8 @@ def degraded_scores(config: Config, card: ModelCard, runner: ModelRunner, sample
         image = load_rgb(sample)
         image.thumbnail((WORKING_SIDE, WORKING_SIDE))
         for issue, degrade in DEGRADATIONS.items():
-            prepared = prepare(_jpeg(degrade(image, card.input_size)), card.input_size, config.inference,
-                               config.quality)
+            photo = jpeg_bytes(degrade(image, card.input_size), JPEG_QUALITY)
+            prepared = prepare(photo, card.input_size, config.inference, config.quality)
             if prepared.model_input is not None and issue in prepared.issues:
                 inputs[issue].append(prepared.model_input)
     scores: dict[str, np.ndarray] = {}

@@ -1,6 +1,5 @@
 """The confident-reject thresholds: the degradations really trigger their quality issue, and the choice is pure."""
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,8 @@ from PIL import Image
 from inference.judge import GATE_UNRELIABLE
 from inference.pipeline import prepare
 from skinbot.config import load_config
-from train.confident_reject import DEGRADATIONS, WORKING_SIDE, thresholds
+from train.augment import jpeg_bytes
+from train.confident_reject import DEGRADATIONS, JPEG_QUALITY, WORKING_SIDE, thresholds
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "images"
 INPUT_SIZE = 224
@@ -32,9 +32,9 @@ def test_each_degradation_makes_serving_flag_its_issue(issue, photo):
     config = load_config(None)
     image = Image.open(FIXTURES / photo).convert("RGB")
     image.thumbnail((WORKING_SIDE, WORKING_SIDE))
-    assert issue not in prepare(_jpeg(image), INPUT_SIZE, config.inference, config.quality).issues
+    assert issue not in prepare(jpeg_bytes(image, JPEG_QUALITY), INPUT_SIZE, config.inference, config.quality).issues
     degraded = DEGRADATIONS[issue](image, INPUT_SIZE)
-    prepared = prepare(_jpeg(degraded), INPUT_SIZE, config.inference, config.quality)
+    prepared = prepare(jpeg_bytes(degraded, JPEG_QUALITY), INPUT_SIZE, config.inference, config.quality)
     assert prepared.model_input is not None
     assert issue in prepared.issues
 
@@ -55,9 +55,3 @@ def test_a_threshold_never_exceeds_the_gate_threshold():
 def test_an_issue_no_degraded_photo_was_flagged_with_gets_no_threshold():
     chosen = thresholds({"too_small": np.zeros(0), "blurry": np.array([0.3, 0.6])}, 0.0, ceiling=0.9)
     assert chosen == {"blurry": 0.3}
-
-
-def _jpeg(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=90)
-    return out.getvalue()
