@@ -10,8 +10,7 @@ from skinbot.vocabulary import Risk as Risk
 from skinbot.vocabulary import Status as Status
 
 # Reason codes in `Assessment.issues`; the bot turns each into a sentence from its message templates.
-# unreadable: "empty", "too_large_file", "not_an_image", "truncated", "too_many_pixels"
-# poor_quality: "too_small", "blurry", "too_dark", "too_bright", "low_contrast"
+# unreadable: `inference.decode.UnreadableReason`; poor_quality: `inference.quality.QualityIssue`.
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from inference.assessment import Modality, Risk, Status
 from inference.card import ModelCard, ModelCardError, RiskCalibration
+from inference.quality import QualityIssue
 from skinbot.vocabulary import RISK_LEVELS
 
 # Quality issues that make the gate's own judgement unreliable: in a dark, blurred or tiny photo the gate cannot
@@ -39,7 +40,7 @@ from skinbot.vocabulary import RISK_LEVELS
 # well, so a photo it rejects is "not skin" rather than "retake" (issue 8, item 6). Even with an unreliable gate, a
 # score far below what validation lesion photos get when made that dark, blurred or small (the card's
 # `confident_reject`) means "not skin": a tiny receipt, a blurred wallpaper.
-GATE_UNRELIABLE = frozenset({"too_small", "blurry", "too_dark"})
+GATE_UNRELIABLE: frozenset[QualityIssue] = frozenset({"too_small", "blurry", "too_dark"})
 
 RISKS: tuple[Risk, ...] = RISK_LEVELS  # the judge's risk indices: 0 low, 1 medium, 2 high
 

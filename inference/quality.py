@@ -7,12 +7,15 @@ Thresholds live in `config.yaml` (`quality:`); how they were chosen is in docs/b
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 
 from inference.settings import QualityConfig
 
-# The reason codes, in the order `quality_issues` reports them.
-ISSUES = ("too_small", "too_dark", "too_bright", "low_contrast", "blurry")
+# The reason codes, in the order `quality_issues` reports them; mypy holds every code spelled elsewhere to this list.
+QualityIssue = Literal["too_small", "too_dark", "too_bright", "low_contrast", "blurry"]
+ISSUES: tuple[QualityIssue, ...] = get_args(QualityIssue)
 
 # ITU-R BT.601 luma weights, as Pillow's convert("L") uses.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -33,12 +36,13 @@ def laplacian_variance(grey: np.ndarray) -> float:
     return float(laplacian.var())
 
 
-def quality_issues(grey: np.ndarray, source_size: tuple[int, int], config: QualityConfig) -> tuple[str, ...]:
-    """Reason codes ("too_small", "blurry", "too_dark", "too_bright", "low_contrast") for a grey model input.
+def quality_issues(grey: np.ndarray, source_size: tuple[int, int],
+                   config: QualityConfig) -> tuple[QualityIssue, ...]:
+    """Reason codes (`QualityIssue`) for a grey model input.
 
     `source_size` is the photo's (width, height) as sent; the rest is judged on `grey`. An empty tuple means usable.
     """
-    issues: list[str] = []
+    issues: list[QualityIssue] = []
     if min(source_size) < config.min_side_px:
         issues.append("too_small")
     mean, std = float(grey.mean()), float(grey.std())

@@ -21,6 +21,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 from inference.card import ModelCard
 from inference.judge import judge_arrays
 from inference.pipeline import ModelRunner, prepare
+from inference.quality import QualityIssue
 from skinbot.config import Config
 from train.augment import jpeg_bytes
 from train.calibrate import threshold_for_sensitivity
@@ -56,14 +57,14 @@ def shrink(image: Image.Image, size: int) -> Image.Image:
 
 
 # One per issue that makes the gate unreliable (`GATE_UNRELIABLE`); each takes the photo and the model's input side.
-DEGRADATIONS: dict[str, Callable[[Image.Image, int], Image.Image]] = {
+DEGRADATIONS: dict[QualityIssue, Callable[[Image.Image, int], Image.Image]] = {
     "too_dark": darken, "blurry": blur, "too_small": shrink}
 
 
 def degraded_scores(config: Config, card: ModelCard, runner: ModelRunner, samples: Sequence[Sample]
-                    ) -> dict[str, np.ndarray]:
+                    ) -> dict[QualityIssue, np.ndarray]:
     """By issue: the gate's lesion scores of `samples` degraded that way, for those the quality checks flag."""
-    inputs: dict[str, list[np.ndarray]] = {issue: [] for issue in DEGRADATIONS}
+    inputs: dict[QualityIssue, list[np.ndarray]] = {issue: [] for issue in DEGRADATIONS}
     for sample in samples:
         image = load_rgb(sample)
         image.thumbnail((WORKING_SIDE, WORKING_SIDE))
@@ -72,7 +73,7 @@ def degraded_scores(config: Config, card: ModelCard, runner: ModelRunner, sample
             prepared = prepare(photo, card.input_size, config.inference, config.quality)
             if prepared.model_input is not None and issue in prepared.issues:
                 inputs[issue].append(prepared.model_input)
-    scores: dict[str, np.ndarray] = {}
+    scores: dict[QualityIssue, np.ndarray] = {}
     for issue, images in inputs.items():
         log.info("confident reject: %d of %d validation lesion photos flagged %s", len(images), len(samples), issue)
         parts = [judge_arrays(runner.run(np.stack(images[i:i + BATCH]).astype(np.float32)), card).lesion_score
@@ -81,7 +82,8 @@ def degraded_scores(config: Config, card: ModelCard, runner: ModelRunner, sample
     return scores
 
 
-def thresholds(scores: Mapping[str, np.ndarray], max_lesion_share: float, ceiling: float) -> dict[str, float]:
+def thresholds(scores: Mapping[QualityIssue, np.ndarray], max_lesion_share: float,
+               ceiling: float) -> dict[str, float]:
     """By issue: the highest score threshold that at most `max_lesion_share` of the degraded lesion photos fall
     below, never above `ceiling` (the gate threshold: a photo the gate accepts is never "not skin")."""
     out: dict[str, float] = {}

@@ -1,9 +1,16 @@
+from typing import get_args
+
+import pytest
+
 from bot.messages import load_catalog
 from bot.model_facts import ModelFacts
 from bot.policy import Advice, Reason
 from bot.render import about_text, advice_text, format_date, format_datetime, history_text, problem_text, question_text
 from bot.storage import History, HistoryEntry
 from inference.assessment import Assessment
+from inference.decode import UnreadableReason
+from inference.quality import ISSUES
+from skinbot.vocabulary import LANGUAGES
 
 from .fakes import make_card
 
@@ -15,6 +22,15 @@ def test_unknown_issue_codes_fall_back_to_a_general_reason():
     assert "• the photo isn't clear enough" in text
     text = problem_text(CATALOG, "ko", Assessment(status="unreadable", issues=()))
     assert "사용할 수 없는 파일이에요" in text
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_reason_code_inference_gives_has_its_own_sentence(lang):
+    general = {status: problem_text(CATALOG, lang, Assessment(status=status, issues=("no_such_code",)))
+               for status in ("poor_quality", "unreadable")}
+    for status, codes in (("poor_quality", ISSUES), ("unreadable", get_args(UnreadableReason))):
+        for code in codes:
+            assert problem_text(CATALOG, lang, Assessment(status=status, issues=(code,))) != general[status], code
 
 
 def test_every_question_renders_with_its_number():
