@@ -21,6 +21,10 @@ from skinbot.config import Config
 
 logger = logging.getLogger(__name__)
 CONCURRENT_SENDS = 8  # reminders one worker sends at once; the rate limiter still bounds the overall rate
+# A finished job is kept a week to look into a delivery, then deleted (the reminder's row keeps its outcome), so the
+# queue's tables do not grow with every reminder ever sent. Every worker prunes when it starts and hourly after.
+FINISHED_JOBS_KEPT_H = 24 * 7
+PRUNE_EVERY_S = 3600.0
 
 
 class SendFailed(Exception):
@@ -68,15 +72,29 @@ async def run_worker(config: Config, token: str, stop: asyncio.Event, *, request
 
 
 async def _work_until(app: procrastinate.App, config: Config, stop: asyncio.Event) -> None:
-    """Run the worker until `stop`; cancelling it makes procrastinate stop gracefully (running jobs finish)."""
+    """Run the worker (and the pruning of finished jobs) until `stop`; cancelling it makes procrastinate stop
+    gracefully (running jobs finish)."""
     worker = asyncio.create_task(app.run_worker_async(
         queues=[QUEUE], install_signal_handlers=False, fetch_job_polling_interval=config.bot.reminder_poll_s,
         shutdown_graceful_timeout=config.bot.shutdown_timeout_s, concurrency=CONCURRENT_SENDS,
     ))
+    pruning = asyncio.create_task(_prune_finished_jobs(app))
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({worker, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    stopped.cancel()
-    worker.cancel()
+    for task in (stopped, pruning, worker):
+        task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await worker
     logger.info("reminder worker stopped")
+
+
+async def _prune_finished_jobs(app: procrastinate.App) -> None:
+    """Delete the reminder jobs finished more than `FINISHED_JOBS_KEPT_H` ago, now and every `PRUNE_EVERY_S`. A
+    failed prune (the database gone for a moment) is logged and tried again next time: it never stops the sends."""
+    while True:
+        try:
+            await app.job_manager.delete_old_jobs(nb_hours=FINISHED_JOBS_KEPT_H, queue=QUEUE)
+        except procrastinate.exceptions.ConnectorException:  # the database is away; the worker reports a lasting outage
+            logger.warning("pruning finished reminder jobs failed; trying again in %.0f s", PRUNE_EVERY_S,
+                           exc_info=True)
+        await asyncio.sleep(PRUNE_EVERY_S)

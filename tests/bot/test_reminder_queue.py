@@ -1,6 +1,7 @@
 """Reminders in PostgreSQL mode: the reminder row and its procrastinate job commit together, `skinbot worker`
 processes (here: worker tasks, each with connections of its own) send each due reminder once, retry a transient
-failure, give up on a permanent one, skip a forgotten one; a replica schedules nothing in its JobQueue."""
+failure, give up on a permanent one, skip a forgotten one, prune jobs finished over a week ago; a replica schedules
+nothing in its JobQueue."""
 
 import asyncio
 import contextlib
@@ -8,6 +9,7 @@ import dataclasses
 import time
 
 import pytest
+from procrastinate.exceptions import ConnectorException
 from procrastinate.manager import JobManager
 
 from bot.app import running
@@ -188,6 +190,33 @@ async def test_a_reminder_forgotten_before_it_is_due_is_not_sent(config, storage
     async with workers(config, telegram):
         await wait_for(lambda: _equal(job_of(storage, reminder.id), ("succeeded", 1)))
     assert telegram.sent("sendMessage") == []
+
+
+async def test_a_worker_prunes_jobs_finished_over_a_week_ago_and_keeps_the_rest(config, storage):
+    telegram = FakeTelegram()
+    old, recent = [await storage.add_reminder(user, user * 10, time.time()) for user in (5, 6)]
+    async with workers(config, telegram):
+        await wait_for(lambda: _equal(job_of(storage, recent.id), ("succeeded", 1)))
+    async with storage.db.transaction() as conn:  # `old` finished eight days ago
+        await conn.execute("UPDATE procrastinate_events SET at = at - INTERVAL '8 days' WHERE job_id = "
+                           "(SELECT id FROM procrastinate_jobs WHERE (args->>'reminder_id')::bigint = ?)", (old.id,))
+    async with workers(config, telegram):
+        await wait_for(lambda: _equal(job_of(storage, old.id), None))
+    assert await job_of(storage, recent.id) == ("succeeded", 1)
+    assert {await outcome(storage, r.id) for r in (old, recent)} == {"sent"}
+
+
+async def test_a_failed_prune_is_logged_and_the_worker_still_sends(config, storage, monkeypatch, caplog):
+    async def database_away(self, **kwargs):
+        raise ConnectorException("connection refused")
+
+    monkeypatch.setattr(JobManager, "delete_old_jobs", database_away)
+    telegram = FakeTelegram()
+    reminder = await storage.add_reminder(5, 50, time.time())
+    async with workers(config, telegram):
+        await wait_for(lambda: _equal(job_of(storage, reminder.id), ("succeeded", 1)))
+    assert [c.params["chat_id"] for c in telegram.sent("sendMessage")] == [50]
+    assert "pruning finished reminder jobs failed" in caplog.text
 
 
 async def _true(value):
