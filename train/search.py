@@ -43,7 +43,8 @@ class Trial:
 
 def trials(default_sources: tuple[str, ...]) -> list[Trial]:
     """Data mixes first, then JPEG augmentation, a second seed (the spread), the shipped model's run repeated (does
-    `skinbot train all` reproduce it?), and the larger backbones."""
+    `skinbot train all` reproduce it?), a schedule 1.5 times as long (is the default one long enough?), and the
+    larger backbones."""
     return [
         Trial("default", {}),
         Trial("kaggle_only", {"lesion_sources": ("kaggle",)}),
@@ -53,6 +54,7 @@ def trials(default_sources: tuple[str, ...]) -> list[Trial]:
         Trial("no_jpeg_augment", {"jpeg_augment": False}),
         Trial("seed_2", {"seed": 2}),
         Trial("default_repeat", {}, full_schedule=False),
+        Trial("longer_schedule", {"epochs": 21}),
         Trial("lite1", {"backbone": "efficientnet_lite1", "image_size": 240}),
         Trial("lite2", {"backbone": "efficientnet_lite2", "image_size": 260}),
     ]
@@ -260,8 +262,8 @@ def write_table(record: Record, path: Path) -> None:
     lines = [
         "# Hyperparameter search",
         "",
-        "Every trial: end-to-end fine-tuning with the default schedule (`train` in config.yaml), run in full (no early "
-        "stopping; default_repeat as configured), scored on the one "
+        "Every trial: end-to-end fine-tuning with the default schedule (`train` in config.yaml; longer_schedule 1.5 "
+        "times as many epochs), run in full (no early stopping; default_repeat as configured), scored on the one "
         "fixed validation split (`train/splits.py`: the same images for every trial, whatever it trains on). "
         "AUCs are the best epoch's (model selection: mean of the two); specificity at the per-modality `refer` "
         "threshold (sensitivity >= 0.95) after calibration. Rows are kept in `search.json` beside this file.",
