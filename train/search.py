@@ -157,9 +157,13 @@ def run_search(config: Config, run_dir: Path, only: str | None = None) -> list[R
         state = RunState.load(trial_dir)
         previous = record.rows.get(trial.name)
         jpeg = previous.jpeg75 if previous is not None and previous.jpeg75 else measure_jpeg(config, trial_dir)
-        record.rows[trial.name] = Row.of(trial, result, state.history if state is not None else [], jpeg)
-        if trial.name == "default" and not record.tta:
-            record.tta.update(measure_tta(config, trial_dir))
+        row = Row.of(trial, result, state.history if state is not None else [], jpeg)
+        tta = measure_tta(config, trial_dir) if trial.name == "default" and not record.tta else {}
+        # Read again before writing: a search run beside this one (`--only` another trial) may have recorded its
+        # trial while this one trained, and writing the copy read at the start would drop that row.
+        record = load_record(report / RECORD_FILE)
+        record.rows[trial.name] = row
+        record.tta.update(tta)
         save_record(record, report / RECORD_FILE)
         write_table(record, report / "search.md")
     return in_trial_order(record)

@@ -63,6 +63,24 @@ def test_recorded_trials_are_not_trained_again(tmp_path: Path, monkeypatch: pyte
     assert [r.trial for r in rows] == [t.name for t in search.trials(())]
 
 
+def test_a_trial_finishing_keeps_the_rows_another_search_recorded_while_it_trained(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "models" / "report" / search.RECORD_FILE
+    save_record(Record(rows={"default": row("default", 0.9)}, tta={"1 view(s)": {"dermoscopic": 0.9}}), path)
+
+    def train_lesion(*_: object, **__: object) -> None:  # meanwhile, `--only lite2` finishes in another process
+        save_record(Record(rows={**load_record(path).rows, "lite2": row("lite2", 0.93)}), path)
+
+    monkeypatch.setattr("train.finetune.train_lesion", train_lesion)
+    monkeypatch.setattr(search, "measure_jpeg", lambda *_: {})
+    monkeypatch.setattr(Row, "of", classmethod(lambda cls, trial, *_: row(trial.name, 0.91)))
+    config = dataclasses.replace(Config(), models=ModelsConfig(dir=tmp_path / "models"))
+    search.run_search(config, tmp_path / "runs" / "search", only="lite1")
+    assert load_record(path).rows == {"default": row("default", 0.9), "lite1": row("lite1", 0.91),
+                                      "lite2": row("lite2", 0.93)}
+    assert "| lite2 |" in (path.parent / "search.md").read_text()
+
+
 def test_peaks_are_each_modalitys_best_epoch() -> None:
     history = [{"val_auc_dermoscopic": 0.84, "val_auc_clinical": 0.78}, {"val_auc_dermoscopic": 0.88,
                                                                             "val_auc_clinical": 0.70}]
