@@ -83,8 +83,9 @@ async def _work_until(app: procrastinate.App, config: Config, stop: asyncio.Even
     await asyncio.wait({worker, stopped}, return_when=asyncio.FIRST_COMPLETED)
     for task in (stopped, pruning, worker):
         task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await worker
+    for task in (worker, pruning):  # both finish before the storage they use is closed
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     logger.info("reminder worker stopped")
 
 
